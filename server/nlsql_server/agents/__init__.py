@@ -1,0 +1,1 @@
+"""The agents of the ask pipeline: `nlp` (question → SQL), `data` (schema, values, rows), `viz`."""

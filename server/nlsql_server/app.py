@@ -1,0 +1,134 @@
+"""The Starlette app: JSON-RPC on `/ws` (with progress notifications) and `POST /rpc`, `/health`.
+
+Transports only move messages; `rpc.dispatch` does the work, so every transport behaves alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from . import __version__, protocol, rpc
+from .services import Services
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class _JsonResponse(JSONResponse):
+    """JSON that also carries what databases return beyond JSON's types (Decimal, bytes, dates)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, default=str, ensure_ascii=False).encode("utf-8")
+
+
+def _decode(text: str | bytes) -> tuple[Any, dict[str, Any] | None]:
+    """The decoded message, or a parse-error response to send back instead."""
+    try:
+        return json.loads(text), None
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, protocol.error(
+            None, protocol.PARSE_ERROR, f"The message is not valid JSON: {exc}", {"code": "parse_error"}
+        )
+
+
+async def _websocket(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    await websocket.accept()
+    send_lock = asyncio.Lock()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def send(message: dict[str, Any]) -> None:
+        async with send_lock:
+            await websocket.send_text(json.dumps(message, default=str))
+
+    async def handle(message: Any) -> None:
+        response = await rpc.dispatch(services, message, send)
+        if response is not None:
+            await send(response)
+
+    try:
+        while True:
+            frame = await websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                break
+            text = frame.get("text")
+            if text is None:
+                await send(protocol.error(
+                    None, protocol.INVALID_REQUEST, "Send JSON-RPC as text frames.",
+                    {"code": "binary_frame"},
+                ))
+                continue
+            message, failure = _decode(text)
+            if failure is not None:
+                await send(failure)
+                continue
+            # Each request runs as its own task: a long `ask` does not block a `ping`.
+            task = asyncio.create_task(handle(message))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+async def _rpc(request: Request) -> Response:
+    services: Services = request.app.state.services
+    message, failure = _decode(await request.body())
+    if failure is not None:
+        return _JsonResponse(failure, status_code=400)
+    if isinstance(message, list):
+        responses = [r for r in [await _rpc_one(services, m) for m in message] if r is not None]
+        return _JsonResponse(responses)
+    response = await _rpc_one(services, message)
+    return _JsonResponse(response) if response is not None else Response(status_code=204)
+
+
+async def _rpc_one(services: Services, message: Any) -> dict[str, Any] | None:
+    """One request over HTTP: progress notifications are collected into `result.progress`."""
+    progress: list[dict[str, Any]] = []
+
+    async def collect(notification: dict[str, Any]) -> None:
+        progress.append(notification["params"])
+
+    response = await rpc.dispatch(services, message, collect)
+    if response is not None and progress and isinstance(response.get("result"), dict):
+        response["result"]["progress"] = progress
+    return response
+
+
+async def _health(request: Request) -> Response:
+    return _JsonResponse({"status": "ok", "version": __version__})
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The server app; `settings` default to the `NLSQL_*` environment."""
+    settings = settings or Settings()
+    services = Services.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        services.close()
+
+    routes: list[Any] = [
+        Route("/rpc", _rpc, methods=["POST"]),
+        Route("/health", _health, methods=["GET"]),
+    ]
+    if settings.websocket:
+        routes.append(WebSocketRoute("/ws", _websocket))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.services = services
+    return app

@@ -1,0 +1,161 @@
+"""The `nlsql` command: `serve`, `databases`, `ask`.
+
+`ask` and `databases` run the pipeline in-process (no server needed); `serve` runs the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__, pipeline
+from .exceptions import NlsqlError
+from .services import Services
+from .settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nlsql", description="Ask SQL databases questions in plain English."
+    )
+    parser.add_argument("--version", action="version", version=f"nlsql {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the JSON-RPC server (WebSocket /ws, HTTP /rpc)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument(
+        "--no-websocket", action="store_true", help="serve HTTP only (for proxies that block WebSockets)"
+    )
+    serve.add_argument("--log-level", default="info")
+
+    databases = commands.add_parser("databases", help="list the databases the server answers from")
+    databases.add_argument("--format", choices=("table", "json"), default="table")
+
+    ask = commands.add_parser("ask", help="answer questions and print SQL and rows")
+    ask.add_argument("question", nargs="?", help="the question (or use --file)")
+    ask.add_argument("--db", required=True, help="a database name, or the path of a SQLite file")
+    ask.add_argument("--file", help="read one question per line from FILE ('-' for stdin)")
+    ask.add_argument("--format", choices=("table", "json", "jsonl"), default=None)
+    ask.add_argument("--engine", default=None)
+    ask.add_argument("--limit", type=int, default=None)
+    return parser
+
+
+def _services(db: str | None = None) -> tuple[Services, str | None]:
+    """Services for a one-shot command; a `--db` that is a path is registered by its file name."""
+    services = Services.from_settings(Settings())
+    if db is None or db in services.registry.names():
+        return services, db
+    path = Path(db).expanduser()
+    if path.suffix.lower() in (".sqlite", ".sqlite3", ".db") or path.exists() or "/" in db:
+        services.registry.add_sqlite(path.stem, path)
+        return services, path.stem
+    return services, db
+
+
+def _questions(args: argparse.Namespace) -> Iterator[str]:
+    if args.file is None:
+        if not args.question:
+            raise SystemExit("nlsql ask: give a QUESTION or --file FILE")
+        yield args.question
+        return
+    handle: TextIO = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
+    with handle:
+        for line in handle:
+            if line.strip():
+                yield line.strip()
+
+
+def _answer(services: Services, question: str, database: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The answer as a JSON-ready dict; an error becomes `error` so a batch goes on."""
+    try:
+        answer = asyncio.run(
+            pipeline.ask(services, question, database=database, engine=args.engine, limit=args.limit)
+        )
+        return answer | {"error": None}
+    except NlsqlError as exc:
+        return {
+            "question": question, "database": database, "sql": None, "columns": [], "rows": [],
+            "engine": args.engine or services.settings.engine, "error": exc.message,
+            "error_code": exc.code, "error_data": exc.data,
+        }
+
+
+def _print_table(answer: dict[str, Any], out: TextIO) -> None:
+    import pandas as pd
+
+    print(f"-- {answer['question']}", file=out)
+    if answer["error"]:
+        print(f"error: {answer['error']}", file=out)
+        return
+    print(answer["sql"], file=out)
+    frame = pd.DataFrame(answer["rows"], columns=answer["columns"])
+    print(frame.to_string(index=False), file=out)
+    more = " (truncated)" if answer.get("truncated") else ""
+    print(f"({answer['row_count']} rows{more}, {answer['timings']['total']:.0f} ms)\n", file=out)
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    services, database = _services(args.db)
+    try:
+        services.registry.get(database)
+    except NlsqlError as exc:
+        print(f"nlsql ask: {exc.message}", file=sys.stderr)
+        return 2
+    fmt = args.format or ("jsonl" if args.file else "table")
+    failed = 0
+    for question in _questions(args):
+        answer = _answer(services, question, database, args)
+        failed += answer["error"] is not None
+        if fmt == "table":
+            _print_table(answer, sys.stdout)
+        else:
+            print(json.dumps(answer, default=str, indent=2 if fmt == "json" else None), flush=True)
+    return 1 if failed else 0
+
+
+def _cmd_databases(args: argparse.Namespace) -> int:
+    services, _ = _services()
+    rows: list[dict[str, Any]] = []
+    for name in services.registry.names():
+        db = services.registry.get(name)
+        rows.append({"name": name, "dialect": db.dialect, "url": db.url, "description": db.description})
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    else:
+        _print_rows(rows, ("name", "dialect", "url"))
+    return 0
+
+
+def _print_rows(rows: Iterable[dict[str, Any]], keys: tuple[str, ...]) -> None:
+    rows = list(rows)
+    widths = [max([len(k)] + [len(str(r[k])) for r in rows]) for k in keys]
+    print("  ".join(k.ljust(w) for k, w in zip(keys, widths)))
+    for row in rows:
+        print("  ".join(str(row[k]).ljust(w) for k, w in zip(keys, widths)))
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = Settings(websocket=not args.no_websocket)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {"serve": _cmd_serve, "databases": _cmd_databases, "ask": _cmd_ask}[args.command]
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Question → SQL engines: `offline` (deterministic, schema-aware) and, later, `llm`."""

@@ -1,0 +1,76 @@
+"""The server's exception tree. Every error a user can meet carries a stable `code` string.
+
+    NlsqlError                      code
+    ├── InvalidParams               invalid_params        (bad or missing arguments)
+    │   └── EmptyQuestion           empty_question
+    ├── UnknownDatabase             unknown_database      (data lists the databases there are)
+    ├── DatabaseUnavailable         database_unavailable  (file missing, not a database, server down)
+    ├── UnknownTable                unknown_table
+    ├── UnsafeSql                   unsafe_sql            (anything but one read-only statement)
+    ├── QueryFailed                 query_failed          (the database refused or timed out)
+    ├── CannotAnswer                cannot_answer         (the engine did not understand enough)
+    └── UnknownSession              unknown_session
+
+The same codes travel in JSON-RPC error `data.code`, so the kernel-side client maps each one
+back to its own exception class (see `nlsql_jupyter.exceptions`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NlsqlError(Exception):
+    """Base of every error the server reports to a user."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str, **data: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as JSON-RPC `data`: the stable code plus details."""
+        return {"code": self.code, **self.data}
+
+
+class InvalidParams(NlsqlError):
+    code = "invalid_params"
+
+
+class EmptyQuestion(InvalidParams):
+    code = "empty_question"
+
+
+class UnknownDatabase(NlsqlError):
+    code = "unknown_database"
+
+
+class DatabaseUnavailable(NlsqlError):
+    code = "database_unavailable"
+
+
+class UnknownTable(NlsqlError):
+    code = "unknown_table"
+
+
+class UnsafeSql(NlsqlError):
+    code = "unsafe_sql"
+
+
+class QueryFailed(NlsqlError):
+    code = "query_failed"
+
+
+class CannotAnswer(NlsqlError):
+    """The engine could not turn the question into SQL it trusts.
+
+    `data["understood"]` lists what it did recognise, so the user can rephrase.
+    """
+
+    code = "cannot_answer"
+
+
+class UnknownSession(NlsqlError):
+    code = "unknown_session"

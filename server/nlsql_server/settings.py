@@ -1,0 +1,32 @@
+"""Server configuration: one object, read once from `NLSQL_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """Where the sample databases are generated: a per-user data directory."""
+    return Path(platformdirs.user_data_dir("nlsql-jupyter", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Everything the server can be told. Build once at start-up and pass it down."""
+
+    model_config = SettingsConfigDict(env_prefix="NLSQL_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    #: Serve the bundled sample databases (`retail`, `finance`).
+    samples: bool = True
+    #: Rows an answer carries at most; the answer says `truncated` past it.
+    row_limit: int = 10_000
+    #: Seconds one statement may run.
+    query_timeout: float = 30.0
+    #: Default engine for `ask`.
+    engine: str = "offline"
+    #: Serve the WebSocket endpoint (off for proxies that block WebSockets).
+    websocket: bool = True

@@ -1,0 +1,65 @@
+"""Shared fixtures: one data directory for the whole run, and a real server on a free port.
+
+`NLSQL_DATA_DIR` is set before anything reads settings, so the server in a thread, the CLI in a
+subprocess and notebook kernels all share the sample databases generated once (they are
+deterministic and versioned, so reusing them across runs is safe).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("NLSQL_DATA_DIR", str(REPO / ".tmp" / "test-data"))
+os.environ.pop("NLSQL_SERVER_URL", None)
+
+
+class ServerThread:
+    """A real uvicorn server on 127.0.0.1 in a daemon thread."""
+
+    def __init__(self, app: object) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = Path(os.environ["NLSQL_DATA_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def server(data_dir: Path) -> Iterator[ServerThread]:
+    """The bundled server with its default settings (samples, offline engine)."""
+    from nlsql_server.app import create_app
+    from nlsql_server.settings import Settings
+
+    with ServerThread(create_app(Settings(data_dir=data_dir))) as running:
+        yield running

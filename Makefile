@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py notebooks/quickstart.ipynb
 
 test: $(STAMP)
+	scripts/install-system-deps.sh
 	$(BIN)/python -m pytest
 
 lab: $(STAMP)

@@ -1,0 +1,100 @@
+"""nlsql-jupyter: ask a SQL database a question in plain English from a notebook.
+
+    %load_ext nlsql_jupyter
+
+    %%ask --db retail
+    Show me the top 5 customers by total purchase amount
+
+The cell shows live progress, the SQL, a DataFrame (stored as `_ask`) and a chart. The same
+from Python: `nlsql_jupyter.ask("...")` returns an `Answer`.
+
+Importing this package is cheap: the magics, the client, pandas and Altair load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from nlsql_jupyter.answer import Answer
+    from nlsql_jupyter.client import ClientConfig, HybridClient
+    from nlsql_jupyter.exceptions import NlsqlError
+
+__all__ = [
+    "Answer",
+    "ClientConfig",
+    "HybridClient",
+    "NlsqlError",
+    "__version__",
+    "ask",
+    "connect",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
+
+_LAZY = {
+    "Answer": "nlsql_jupyter.answer",
+    "ClientConfig": "nlsql_jupyter.client",
+    "HybridClient": "nlsql_jupyter.client",
+    "NlsqlError": "nlsql_jupyter.exceptions",
+}
+
+
+def ask(question: str, database: str | None = None, *, limit: int | None = None) -> Answer:
+    """Ask `database` (default: the session's) `question`; return the `Answer`.
+
+    Uses the same server and session as the `%%ask` magic.
+    """
+    from nlsql_jupyter.runtime import get_runtime
+
+    return get_runtime().ask(question, database=database, limit=limit)
+
+
+def connect(url: str | None) -> None:
+    """Use the nlsql server at `url` from now on (None: `$NLSQL_SERVER_URL` or the bundled one)."""
+    from nlsql_jupyter.runtime import get_runtime
+
+    get_runtime().connect(url)
+
+
+def load_ipython_extension(ipython: InteractiveShell) -> None:
+    """`%load_ext nlsql_jupyter`: register `%%ask` and `%nlsql`."""
+    from nlsql_jupyter.magics import AskMagics
+
+    ipython.register_magics(AskMagics(shell=ipython))
+
+
+def unload_ipython_extension(ipython: InteractiveShell) -> None:
+    """`%unload_ext nlsql_jupyter`: remove the magics (the server and session stay)."""
+    from nlsql_jupyter.magics import AskMagics
+
+    manager = ipython.magics_manager
+    for kind, names in (("cell", ("ask",)), ("line", ("nlsql",))):
+        for name in names:
+            manager.magics[kind].pop(name, None)
+    manager.registry.pop(AskMagics.__name__, None)
+    ipython.configurables[:] = [c for c in ipython.configurables if not isinstance(c, AskMagics)]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the prebuilt sidebar extension."""
+    return [{"src": "labextension", "dest": "nlsql-jupyter"}]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

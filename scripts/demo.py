@@ -33,7 +33,9 @@ def _text_of(output: nbformat.NotebookNode) -> str:
 def main(path: str) -> int:
     notebook = nbformat.read(path, as_version=4)
     started = time.perf_counter()
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}).execute()
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
+    ).execute()
     elapsed = time.perf_counter() - started
     out_dir = REPO / ".tmp"
     out_dir.mkdir(exist_ok=True)

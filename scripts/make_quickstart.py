@@ -29,7 +29,9 @@ CELLS = [
 def main() -> None:
     notebook = new_notebook(cells=CELLS)
     notebook.metadata["kernelspec"] = {
-        "name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
     }
     path = Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.ipynb"
     nbformat.write(notebook, path)

@@ -32,7 +32,9 @@ class ServerThread:
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
 
     def __enter__(self) -> ServerThread:
         self.thread.start()
@@ -63,3 +65,59 @@ def server(data_dir: Path) -> Iterator[ServerThread]:
 
     with ServerThread(create_app(Settings(data_dir=data_dir))) as running:
         yield running
+
+
+# -- kernel side (nlsql_jupyter) ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def server_without_websocket(data_dir: Path) -> Iterator[ServerThread]:
+    """The bundled server with `/ws` switched off (as behind a proxy that blocks WebSockets)."""
+    from nlsql_server.app import create_app
+    from nlsql_server.settings import Settings
+
+    with ServerThread(create_app(Settings(data_dir=data_dir, websocket=False))) as running:
+        yield running
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """A loopback URL where nothing listens (a port just freed)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return f"http://127.0.0.1:{port}"
+
+
+# -- real MariaDB and Redis (tests/services.py) ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real `mariadbd` for the session: `.admin_url` (loads data), `.reader_url` (SELECT only)."""
+    from services import ServiceError, start_mariadb
+
+    try:
+        server = start_mariadb(tmp_path_factory.mktemp("mariadb"))
+    except ServiceError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a real `redis-server` for the session (no persistence)."""
+    from services import ServiceError, start_redis
+
+    try:
+        server = start_redis(tmp_path_factory.mktemp("redis"))
+    except ServiceError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server.url
+    finally:
+        server.stop()

@@ -37,8 +37,16 @@ def test_databases_list_names_the_samples(server):
 
 def test_ask_over_websocket_streams_every_stage_before_the_result(server):
     with connect(ws_url(server.url)) as ws:
-        ws.send(json.dumps({"jsonrpc": "2.0", "id": 7, "method": "ask",
-                            "params": {"question": SEED_TOP, "database": "retail"}}))
+        ws.send(
+            json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 7,
+                    "method": "ask",
+                    "params": {"question": SEED_TOP, "database": "retail"},
+                }
+            )
+        )
         stages = []
         while True:
             message = json.loads(ws.recv(timeout=60))
@@ -68,8 +76,16 @@ def test_ask_over_http_returns_progress_as_a_list(server):
 def test_http_and_websocket_give_the_same_rows(server):
     over_http = rpc(server.url, "ask", {"question": SEED_TOP, "database": "retail"})["result"]
     with connect(ws_url(server.url)) as ws:
-        ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ask",
-                            "params": {"question": SEED_TOP, "database": "retail"}}))
+        ws.send(
+            json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "ask",
+                    "params": {"question": SEED_TOP, "database": "retail"},
+                }
+            )
+        )
         while "result" not in (message := json.loads(ws.recv(timeout=60))):
             pass
     assert message["result"]["rows"] == over_http["rows"]
@@ -80,8 +96,15 @@ def test_session_keeps_the_database_and_the_history(server):
     opened = rpc(server.url, "session.open")["result"]
     sid = opened["session_id"]
     assert opened["database"] == "retail"
-    assert rpc(server.url, "session.use", {"session_id": sid, "database": "finance"})["result"]["database"] == "finance"
-    answer = rpc(server.url, "ask", {"question": "how many vendors are there", "session_id": sid})["result"]
+    assert (
+        rpc(server.url, "session.use", {"session_id": sid, "database": "finance"})["result"][
+            "database"
+        ]
+        == "finance"
+    )
+    answer = rpc(server.url, "ask", {"question": "how many vendors are there", "session_id": sid})[
+        "result"
+    ]
     assert answer["database"] == "finance"
     session = rpc(server.url, "session.get", {"session_id": sid})["result"]
     assert session["database"] == "finance"
@@ -103,16 +126,21 @@ def test_empty_question_is_refused(server):
 
 
 def test_unanswerable_question_says_so(server):
-    error = rpc(server.url, "ask", {"question": "what is the meaning of life", "database": "retail"})["error"]
+    error = rpc(
+        server.url, "ask", {"question": "what is the meaning of life", "database": "retail"}
+    )["error"]
     assert error["data"]["code"] == "cannot_answer"
 
 
-@pytest.mark.parametrize("sql", [
-    "DELETE FROM orders",
-    "SELECT 1; DROP TABLE orders",
-    "WITH x AS (SELECT 1) DELETE FROM orders",
-    "PRAGMA writable_schema = ON",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM orders",
+        "SELECT 1; DROP TABLE orders",
+        "WITH x AS (SELECT 1) DELETE FROM orders",
+        "PRAGMA writable_schema = ON",
+    ],
+)
 def test_sql_run_refuses_anything_but_one_read(server, sql):
     error = rpc(server.url, "sql.run", {"database": "retail", "sql": sql})["error"]
     assert error["data"]["code"] == "unsafe_sql"
@@ -121,13 +149,19 @@ def test_sql_run_refuses_anything_but_one_read(server, sql):
 
 
 def test_sql_run_truncates_at_the_limit(server):
-    result = rpc(server.url, "sql.run", {"database": "retail", "sql": "SELECT * FROM customers", "limit": 10})["result"]
+    result = rpc(
+        server.url, "sql.run", {"database": "retail", "sql": "SELECT * FROM customers", "limit": 10}
+    )["result"]
     assert result["row_count"] == 10 and result["truncated"] is True
 
 
 def test_schema_describe_shows_keys(server):
     table = rpc(server.url, "schema.describe", {"database": "retail", "table": "orders"})["result"]
-    assert {"column": "customer_id", "ref_table": "customers", "ref_column": "customer_id"} in table["foreign_keys"]
+    assert {
+        "column": "customer_id",
+        "ref_table": "customers",
+        "ref_column": "customer_id",
+    } in table["foreign_keys"]
     assert [c["name"] for c in table["columns"] if c["primary_key"]] == ["order_id"]
     error = rpc(server.url, "schema.describe", {"database": "retail", "table": "nope"})["error"]
     assert error["data"]["code"] == "unknown_table"

@@ -38,7 +38,10 @@ def _decode(text: str | bytes) -> tuple[Any, dict[str, Any] | None]:
         return json.loads(text), None
     except (ValueError, UnicodeDecodeError) as exc:
         return None, protocol.error(
-            None, protocol.PARSE_ERROR, f"The message is not valid JSON: {exc}", {"code": "parse_error"}
+            None,
+            protocol.PARSE_ERROR,
+            f"The message is not valid JSON: {exc}",
+            {"code": "parse_error"},
         )
 
 
@@ -64,10 +67,14 @@ async def _websocket(websocket: WebSocket) -> None:
                 break
             text = frame.get("text")
             if text is None:
-                await send(protocol.error(
-                    None, protocol.INVALID_REQUEST, "Send JSON-RPC as text frames.",
-                    {"code": "binary_frame"},
-                ))
+                await send(
+                    protocol.error(
+                        None,
+                        protocol.INVALID_REQUEST,
+                        "Send JSON-RPC as text frames.",
+                        {"code": "binary_frame"},
+                    )
+                )
                 continue
             message, failure = _decode(text)
             if failure is not None:
@@ -118,12 +125,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     services = Services.from_settings(settings)
 
+    # The MCP SDK's own Streamable HTTP route, taken as is: mounting its app instead would answer
+    # `/mcp` with a redirect. Starlette runs only the host's lifespan, so ours runs the manager.
+    mcp_routes = services.mcp.streamable_http_app(streamable_http_path="/mcp").routes
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        async with services.mcp.session_manager.run():
+            yield
         services.close()
 
     routes: list[Any] = [
+        *mcp_routes,
         Route("/rpc", _rpc, methods=["POST"]),
         Route("/health", _health, methods=["GET"]),
     ]

@@ -1,4 +1,4 @@
-"""The `nlsql` command: `serve`, `databases`, `ask`.
+"""The `nlsql` command: `serve`, `databases`, `ask`, `sql`, `mcp`, `samples load`.
 
 `ask` and `databases` run the pipeline in-process (no server needed); `serve` runs the server.
 """
@@ -30,12 +30,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument(
-        "--no-websocket", action="store_true", help="serve HTTP only (for proxies that block WebSockets)"
+        "--no-websocket",
+        action="store_true",
+        help="serve HTTP only (for proxies that block WebSockets)",
     )
     serve.add_argument("--log-level", default="info")
 
     databases = commands.add_parser("databases", help="list the databases the server answers from")
     databases.add_argument("--format", choices=("table", "json"), default="table")
+
+    commands.add_parser("mcp", help="serve the MCP tools over stdio (for desktop MCP clients)")
 
     ask = commands.add_parser("ask", help="answer questions and print SQL and rows")
     ask.add_argument("question", nargs="?", help="the question (or use --file)")
@@ -44,6 +48,25 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--format", choices=("table", "json", "jsonl"), default=None)
     ask.add_argument("--engine", default=None)
     ask.add_argument("--limit", type=int, default=None)
+
+    sql = commands.add_parser("sql", help="run one read-only SQL statement and print the rows")
+    sql.add_argument("statement", help="one SELECT (checked like the sql.run method)")
+    sql.add_argument("--db", required=True, help="a database name, a SQLite path or a URL")
+    sql.add_argument("--format", choices=("table", "json"), default="table")
+    sql.add_argument("--limit", type=int, default=None)
+
+    sample_commands = commands.add_parser("samples", help="the sample databases").add_subparsers(
+        dest="samples_command", required=True
+    )
+    load = sample_commands.add_parser(
+        "load", help="load the samples into a MySQL, MariaDB or TiDB server"
+    )
+    load.add_argument("--url", required=True, help="the server, e.g. mysql://root@127.0.0.1:3306/")
+    load.add_argument("--prefix", default="", help="prefix of the database names (e.g. nlsql_)")
+    load.add_argument("--sample", action="append", help="load only this sample (repeatable)")
+    load.add_argument(
+        "--replace", action="store_true", help="drop and reload databases that exist already"
+    )
     return parser
 
 
@@ -52,6 +75,12 @@ def _services(db: str | None = None) -> tuple[Services, str | None]:
     services = Services.from_settings(Settings())
     if db is None or db in services.registry.names():
         return services, db
+    if "://" in db:
+        from .databases.urls import name_from_url
+
+        name = name_from_url(db)
+        services.registry.add_url(name, db)
+        return services, name
     path = Path(db).expanduser()
     if path.suffix.lower() in (".sqlite", ".sqlite3", ".db") or path.exists() or "/" in db:
         services.registry.add_sqlite(path.stem, path)
@@ -65,25 +94,37 @@ def _questions(args: argparse.Namespace) -> Iterator[str]:
             raise SystemExit("nlsql ask: give a QUESTION or --file FILE")
         yield args.question
         return
-    handle: TextIO = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
-    with handle:
-        for line in handle:
-            if line.strip():
-                yield line.strip()
+    if args.file == "-":
+        lines: Iterable[str] = sys.stdin
+    else:
+        lines = Path(args.file).read_text(encoding="utf-8").splitlines()
+    for line in lines:
+        if line.strip():
+            yield line.strip()
 
 
-def _answer(services: Services, question: str, database: str, args: argparse.Namespace) -> dict[str, Any]:
+def _answer(
+    services: Services, question: str, database: str, args: argparse.Namespace
+) -> dict[str, Any]:
     """The answer as a JSON-ready dict; an error becomes `error` so a batch goes on."""
     try:
         answer = asyncio.run(
-            pipeline.ask(services, question, database=database, engine=args.engine, limit=args.limit)
+            pipeline.ask(
+                services, question, database=database, engine=args.engine, limit=args.limit
+            )
         )
         return answer | {"error": None}
     except NlsqlError as exc:
         return {
-            "question": question, "database": database, "sql": None, "columns": [], "rows": [],
-            "engine": args.engine or services.settings.engine, "error": exc.message,
-            "error_code": exc.code, "error_data": exc.data,
+            "question": question,
+            "database": database,
+            "sql": None,
+            "columns": [],
+            "rows": [],
+            "engine": args.engine or services.settings.engine,
+            "error": exc.message,
+            "error_code": exc.code,
+            "error_data": exc.data,
         }
 
 
@@ -102,8 +143,8 @@ def _print_table(answer: dict[str, Any], out: TextIO) -> None:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
-    services, database = _services(args.db)
     try:
+        services, database = _services(args.db)
         services.registry.get(database)
     except NlsqlError as exc:
         print(f"nlsql ask: {exc.message}", file=sys.stderr)
@@ -125,7 +166,9 @@ def _cmd_databases(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for name in services.registry.names():
         db = services.registry.get(name)
-        rows.append({"name": name, "dialect": db.dialect, "url": db.url, "description": db.description})
+        rows.append(
+            {"name": name, "dialect": db.dialect, "url": db.url, "description": db.description}
+        )
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     else:
@@ -141,6 +184,48 @@ def _print_rows(rows: Iterable[dict[str, Any]], keys: tuple[str, ...]) -> None:
         print("  ".join(str(row[k]).ljust(w) for k, w in zip(keys, widths)))
 
 
+def _cmd_sql(args: argparse.Namespace) -> int:
+    try:
+        services, database = _services(args.db)
+        assert database is not None
+        result = asyncio.run(pipeline.run_sql(services, database, args.statement, args.limit))
+    except NlsqlError as exc:
+        print(f"nlsql sql: {exc.message}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(json.dumps(result, default=str, indent=2))
+        return 0
+    import pandas as pd
+
+    print(pd.DataFrame(result["rows"], columns=result["columns"]).to_string(index=False))
+    more = " (truncated)" if result.get("truncated") else ""
+    print(f"({result['row_count']} rows{more})")
+    return 0
+
+
+def _cmd_samples(args: argparse.Namespace) -> int:
+    from .samples import SAMPLE_NAMES
+    from .samples.load import config_snippet, load_samples
+
+    try:
+        loaded = load_samples(
+            args.url,
+            data_dir=Settings().data_dir,
+            prefix=args.prefix,
+            names=args.sample or SAMPLE_NAMES,
+            replace=args.replace,
+        )
+    except NlsqlError as exc:
+        print(f"nlsql samples load: {exc.message}", file=sys.stderr)
+        return 1
+    for item in loaded:
+        done = "up to date" if item.skipped else f"loaded in {item.seconds:.1f} s"
+        print(f"{item.sample} -> {item.database}: {item.tables} tables, {item.rows:,} rows, {done}")
+    print()
+    print(config_snippet(args.url, loaded))
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -151,9 +236,22 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_mcp(args: argparse.Namespace) -> int:
+    services, _ = _services()
+    services.mcp.run("stdio")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"serve": _cmd_serve, "databases": _cmd_databases, "ask": _cmd_ask}[args.command]
+    handler = {
+        "serve": _cmd_serve,
+        "databases": _cmd_databases,
+        "ask": _cmd_ask,
+        "mcp": _cmd_mcp,
+        "sql": _cmd_sql,
+        "samples": _cmd_samples,
+    }[args.command]
     return handler(args)
 
 

@@ -63,9 +63,7 @@ async def ask(
 
     await stage("linking", f"Reading the schema of {name}")
     db = await to_thread.run_sync(services.registry.get, name)
-    context = await to_thread.run_sync(
-        services.contexts.get, db, services.registry.glossary(name)
-    )
+    context = await to_thread.run_sync(services.contexts.get, db, services.registry.glossary(name))
     done("linking")
 
     await stage("generating", "Writing SQL")

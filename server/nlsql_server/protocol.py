@@ -19,6 +19,8 @@ SCHEMA_TABLES: Final = "schema.tables"
 SCHEMA_DESCRIBE: Final = "schema.describe"
 SQL_RUN: Final = "sql.run"
 ASK: Final = "ask"
+TOOLS_LIST: Final = "tools.list"
+TOOLS_CALL: Final = "tools.call"
 STATS: Final = "stats"
 
 # Notification the server sends on /ws while an `ask` runs.

@@ -12,8 +12,8 @@ from typing import Any
 
 from anyio import to_thread
 
-from . import __version__, pipeline, protocol
-from .exceptions import InvalidParams, NlsqlError, UnknownTable
+from . import __version__, pipeline, protocol, tools
+from .exceptions import InvalidParams, NlsqlError
 from .services import Services
 
 log = logging.getLogger(__name__)
@@ -35,27 +35,15 @@ async def _ping(services: Services, params: dict[str, Any], rid: Any, notify: No
     return {"pong": True, "version": __version__}
 
 
-def _describe_databases(services: Services) -> list[dict[str, Any]]:
-    described = []
-    for name in services.registry.names():
-        db = services.registry.get(name)
-        described.append(
-            {
-                "name": name,
-                "dialect": db.dialect,
-                "description": db.description,
-                "url": db.url,
-                "tables": db.schema().table_names,
-            }
-        )
-    return described
+async def _databases_list(
+    services: Services, params: dict[str, Any], rid: Any, notify: Notify
+) -> Any:
+    return await tools.list_databases(services)
 
 
-async def _databases_list(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
-    return await to_thread.run_sync(_describe_databases, services)
-
-
-async def _session_open(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
+async def _session_open(
+    services: Services, params: dict[str, Any], rid: Any, notify: Notify
+) -> Any:
     sid = _str_param(params, "session_id", required=False)
     session = await services.sessions.open(sid, services.registry.default_name())
     return {"session_id": session.session_id, "database": session.database}
@@ -77,20 +65,29 @@ async def _session_get(services: Services, params: dict[str, Any], rid: Any, not
     return session.to_dict()
 
 
-async def _schema_tables(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
-    db = await to_thread.run_sync(services.registry.get, _str_param(params, "database"))
-    schema = await to_thread.run_sync(db.schema)
-    return [t.to_dict() for t in schema.tables]
+async def _schema_tables(
+    services: Services, params: dict[str, Any], rid: Any, notify: Notify
+) -> Any:
+    return await tools.discover_tables(services, _str_param(params, "database"))
 
 
-async def _schema_describe(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
-    name = _str_param(params, "database")
-    table_name = _str_param(params, "table")
-    db = await to_thread.run_sync(services.registry.get, name)
-    table = (await to_thread.run_sync(db.schema)).table(table_name)
-    if table is None:
-        raise UnknownTable(f"No table {table_name!r} in {name}.", table=table_name)
-    return table.to_dict()
+async def _schema_describe(
+    services: Services, params: dict[str, Any], rid: Any, notify: Notify
+) -> Any:
+    return await tools.get_table_schema(
+        services, _str_param(params, "database"), _str_param(params, "table")
+    )
+
+
+async def _tools_list(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
+    return await tools.list_tools(services.mcp)
+
+
+async def _tools_call(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
+    arguments = params.get("arguments", {})
+    if not isinstance(arguments, dict):
+        raise InvalidParams("`arguments` must be an object.", param="arguments")
+    return await tools.call_tool(services.mcp, _str_param(params, "name"), arguments)
 
 
 async def _sql_run(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
@@ -142,6 +139,8 @@ METHODS: dict[str, Handler] = {
     protocol.SCHEMA_DESCRIBE: _schema_describe,
     protocol.SQL_RUN: _sql_run,
     protocol.ASK: _ask,
+    protocol.TOOLS_LIST: _tools_list,
+    protocol.TOOLS_CALL: _tools_call,
     protocol.STATS: _stats,
 }
 
@@ -160,7 +159,9 @@ async def dispatch(services: Services, message: Any, notify: Notify) -> dict[str
     handler = METHODS.get(method)
     if handler is None:
         return protocol.error(
-            rid, protocol.METHOD_NOT_FOUND, f"Unknown method {method!r}.",
+            rid,
+            protocol.METHOD_NOT_FOUND,
+            f"Unknown method {method!r}.",
             {"code": "method_not_found", "methods": sorted(METHODS)},
         )
     try:

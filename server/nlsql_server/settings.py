@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     row_limit: int = 10_000
     #: Seconds one statement may run.
     query_timeout: float = 30.0
+    #: A TOML/YAML file of named databases (`NLSQL_DATABASES`): `[databases.NAME] url = "..."`.
+    databases_file: Path | None = Field(
+        default=None, validation_alias=AliasChoices("NLSQL_DATABASES", "databases_file")
+    )
+    #: Connections kept open per MySQL/TiDB database.
+    pool_size: int = 4
     #: Default engine for `ask`.
     engine: str = "offline"
     #: Serve the WebSocket endpoint (off for proxies that block WebSockets).

@@ -21,9 +21,7 @@ def column_kinds(columns: list[str], rows: list[list[Any]]) -> list[str]:
     kinds = []
     for index, _ in enumerate(columns):
         values = [row[index] for row in rows if row[index] is not None]
-        if not values:
-            kinds.append("other")
-        elif all(isinstance(v, bool) for v in values):
+        if not values or all(isinstance(v, bool) for v in values):
             kinds.append("other")
         elif all(isinstance(v, int) for v in values):
             kinds.append("integer")
@@ -84,7 +82,9 @@ def choose_chart(
         x = labels[0]
         color = labels[1] if len(labels) > 1 else None
         long_labels = max(len(str(v)) for v in values[x]) > 12 or len(rows) > 12
-        category = _field(columns[x], "nominal", sort=None if color is not None else "-x" if long_labels else "-y")
+        category = _field(
+            columns[x], "nominal", sort=None if color is not None else "-x" if long_labels else "-y"
+        )
         kind = "bar"
         mark = {"type": "bar"}
         if long_labels:
@@ -101,7 +101,17 @@ def choose_chart(
         encoding = {"x": _field(columns[x], "quantitative"), "y": y_enc}
     else:
         return None
-    encoding["tooltip"] = [_field(c, "nominal" if k == "text" else "quantitative" if k in ("integer", "number") else "ordinal") for c, k in zip(columns, kinds)]
+    encoding["tooltip"] = [
+        _field(
+            c,
+            "nominal"
+            if k == "text"
+            else "quantitative"
+            if k in ("integer", "number")
+            else "ordinal",
+        )
+        for c, k in zip(columns, kinds)
+    ]
     spec = {
         "data": {"name": "result"},
         "mark": mark,

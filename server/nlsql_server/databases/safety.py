@@ -33,8 +33,18 @@ _WRITE_NODES = (
     exp.Use,
 )
 _FORBIDDEN_FUNCTIONS = frozenset(
-    {"sleep", "benchmark", "get_lock", "release_lock", "load_file", "load_extension",
-     "readfile", "writefile", "edit", "fts3_tokenizer"}
+    {
+        "sleep",
+        "benchmark",
+        "get_lock",
+        "release_lock",
+        "load_file",
+        "load_extension",
+        "readfile",
+        "writefile",
+        "edit",
+        "fts3_tokenizer",
+    }
 )
 
 
@@ -46,7 +56,9 @@ def check(sql: str, dialect: str) -> exp.Expression:
     try:
         statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
     except ParseError as exc:
-        raise UnsafeSql(f"The SQL could not be parsed: {exc.errors[0]['description'] if exc.errors else exc}") from exc
+        raise UnsafeSql(
+            f"The SQL could not be parsed: {exc.errors[0]['description'] if exc.errors else exc}"
+        ) from exc
     if len(statements) != 1:
         raise UnsafeSql("Exactly one statement is allowed.", statements=len(statements))
     tree = statements[0]

@@ -37,9 +37,7 @@ def _quote(identifier: str) -> str:
 class SqliteDatabase(Database):
     dialect = "sqlite"
 
-    def __init__(
-        self, name: str, path: Path, description: str = "", timeout: float = 30.0
-    ) -> None:
+    def __init__(self, name: str, path: Path, description: str = "", timeout: float = 30.0) -> None:
         path = path.resolve()
         check_sqlite_file(path)
         super().__init__(name, f"sqlite:///{path}", description)
@@ -51,12 +49,12 @@ class SqliteDatabase(Database):
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(
-                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
-            )
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
             conn.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
-            raise DatabaseUnavailable(f"Cannot open {self.path}: {exc}", path=str(self.path)) from exc
+            raise DatabaseUnavailable(
+                f"Cannot open {self.path}: {exc}", path=str(self.path)
+            ) from exc
         return conn
 
     def schema(self) -> DatabaseSchema:
@@ -81,7 +79,12 @@ class SqliteDatabase(Database):
             tables = []
             for name in names:
                 columns = tuple(
-                    Column(name=r[1], type=r[2] or "", nullable=not r[3] and not r[5], primary_key=bool(r[5]))
+                    Column(
+                        name=r[1],
+                        type=r[2] or "",
+                        nullable=not r[3] and not r[5],
+                        primary_key=bool(r[5]),
+                    )
                     for r in conn.execute(f"PRAGMA table_info({_quote(name)})")
                 )
                 fks = tuple(
@@ -91,7 +94,9 @@ class SqliteDatabase(Database):
                 (count,) = conn.execute(f"SELECT COUNT(*) FROM {_quote(name)}").fetchone()
                 tables.append(Table(name=name, columns=columns, foreign_keys=fks, row_count=count))
         except sqlite3.DatabaseError as exc:
-            raise DatabaseUnavailable(f"Cannot read {self.path}: {exc}", path=str(self.path)) from exc
+            raise DatabaseUnavailable(
+                f"Cannot read {self.path}: {exc}", path=str(self.path)
+            ) from exc
         finally:
             conn.close()
         return DatabaseSchema(tables=tuple(tables))
@@ -108,7 +113,8 @@ class SqliteDatabase(Database):
         except sqlite3.OperationalError as exc:
             if "interrupted" in str(exc):
                 raise QueryFailed(
-                    f"The query ran longer than {self.timeout:g} s and was stopped.", timeout=self.timeout
+                    f"The query ran longer than {self.timeout:g} s and was stopped.",
+                    timeout=self.timeout,
                 ) from exc
             raise QueryFailed(f"SQLite refused the query: {exc}") from exc
         except sqlite3.Error as exc:
@@ -116,7 +122,9 @@ class SqliteDatabase(Database):
         finally:
             conn.close()
         truncated = len(rows) > limit
-        return QueryResult(columns=columns, rows=[list(r) for r in rows[:limit]], truncated=truncated)
+        return QueryResult(
+            columns=columns, rows=[list(r) for r in rows[:limit]], truncated=truncated
+        )
 
     def distinct_values(self, table: str, column: str, limit: int) -> list[Any]:
         found = self.schema().table(table)

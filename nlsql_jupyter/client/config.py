@@ -1,0 +1,81 @@
+"""The client's configuration as small frozen value objects (the magic's traitlets build these)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = ["Backoff", "ClientConfig"]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How long to leave the WebSocket alone after it failed `failures` times in a row.
+
+    Exponential (`initial * factor ** (failures - 1)`), capped at `maximum`, with "equal jitter"
+    (a random point in the upper half) so many kernels do not reconnect in lockstep. `rng` is
+    injectable so tests get exact delays.
+    """
+
+    initial: float = 1.0
+    factor: float = 2.0
+    maximum: float = 60.0
+    jitter: bool = True
+    rng: Callable[[], float] = field(default=random.random, compare=False, repr=False)
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait before the next attempt after `failures` consecutive failures."""
+        if failures <= 0:
+            return 0.0
+        base = min(self.maximum, self.initial * self.factor ** (failures - 1))
+        if not self.jitter:
+            return base
+        return base / 2 + self.rng() * base / 2
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Where the server is and how long to wait for it.
+
+    `url` is the server's base URL (`http://host:port`); the WebSocket URL is derived from it
+    (`ws://host:port/ws`). `websocket=False` uses HTTP only (e.g. behind a proxy that blocks
+    WebSockets) — then HTTP is the primary transport, not a fallback.
+    """
+
+    url: str
+    #: Seconds to wait for any response but `ask`'s.
+    timeout: float = 30.0
+    #: Seconds to wait for an `ask` (the pipeline may run a slow query).
+    ask_timeout: float = 120.0
+    #: Seconds to open a connection (WebSocket handshake or TCP connect for HTTP).
+    connect_timeout: float = 5.0
+    websocket: bool = True
+    ws_path: str = "/ws"
+    rpc_path: str = "/rpc"
+    #: Largest WebSocket message accepted (results of 10 000 rows exceed websockets' 1 MiB).
+    max_message_bytes: int = 256 * 2**20
+    backoff: Backoff = field(default_factory=Backoff)
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"server URL must look like http://host:port, not {self.url!r}")
+        object.__setattr__(self, "url", self.url.rstrip("/"))
+
+    @property
+    def ws_url(self) -> str:
+        parts = urlsplit(self.url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return urlunsplit((scheme, parts.netloc, parts.path + self.ws_path, "", ""))
+
+    @property
+    def rpc_url(self) -> str:
+        return self.url + self.rpc_path
+
+    @property
+    def is_loopback(self) -> bool:
+        """Loopback servers are reached directly, never through an environment proxy."""
+        host = urlsplit(self.url).hostname or ""
+        return host in ("localhost", "::1") or host.startswith("127.")

@@ -1,0 +1,200 @@
+"""One JSON-RPC request, one response, over one transport.
+
+Each transport translates its library's exceptions at this boundary: `TransportError` means
+"this transport could not deliver, another may" (the client falls back); `RequestTimeout` means
+the server was reached but did not answer in time (no fallback: it is still working on it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import httpx
+from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.sync.client import ClientConnection, connect
+
+from nlsql_jupyter import __version__
+from nlsql_jupyter.client.config import ClientConfig
+from nlsql_jupyter.exceptions import ProtocolError, RequestTimeout, TransportError
+
+__all__ = ["HttpTransport", "Notify", "Transport", "WebSocketTransport"]
+
+log = logging.getLogger(__name__)
+
+#: Receives each notification (a JSON-RPC message without `id`) that arrives during a request.
+Notify = Callable[[dict[str, Any]], None]
+
+_USER_AGENT = f"nlsql-jupyter/{__version__}"
+
+
+class Transport(Protocol):
+    """What `HybridClient` needs from a transport."""
+
+    name: str
+
+    def call(
+        self, message: dict[str, Any], *, timeout: float, notify: Notify | None = None
+    ) -> dict[str, Any]:
+        """Send one request; return its response message (result or error)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class WebSocketTransport:
+    """JSON-RPC over one long-lived WebSocket (sync client: the kernel's own loop is busy).
+
+    One request at a time (a lock). A response whose id is not the current request's — the late
+    answer to a request that timed out or was interrupted — is skipped, so it cannot be taken for
+    the next one's.
+    """
+
+    name = "websocket"
+
+    def __init__(self, config: ClientConfig) -> None:
+        self._config = config
+        self._lock = threading.Lock()
+        self._conn: ClientConnection | None = None
+
+    @property
+    def connected(self) -> bool:
+        conn = self._conn
+        return conn is not None and conn.close_code is None
+
+    def call(
+        self, message: dict[str, Any], *, timeout: float, notify: Notify | None = None
+    ) -> dict[str, Any]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.send(json.dumps(message))
+            except (ConnectionClosed, OSError) as exc:
+                self._drop()
+                raise TransportError(f"WebSocket closed: {exc}") from exc
+            return self._receive(conn, message.get("id"), time.monotonic() + timeout, notify)
+
+    def _receive(
+        self, conn: ClientConnection, request_id: Any, deadline: float, notify: Notify | None
+    ) -> dict[str, Any]:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RequestTimeout("no answer from the nlsql server in time (WebSocket)")
+            try:
+                frame = conn.recv(timeout=remaining)
+            except TimeoutError:
+                raise RequestTimeout(
+                    "no answer from the nlsql server in time (WebSocket)"
+                ) from None
+            except (ConnectionClosed, OSError) as exc:
+                self._drop()
+                raise TransportError(f"WebSocket closed while waiting: {exc}") from exc
+            if isinstance(frame, bytes):
+                continue  # binary frames (Arrow results) are announced by a response; not yet used
+            try:
+                incoming = json.loads(frame)
+            except ValueError as exc:
+                raise ProtocolError(f"the server sent a frame that is not JSON: {exc}") from exc
+            if not isinstance(incoming, dict):
+                continue
+            if "id" not in incoming:
+                if notify is not None:
+                    notify(incoming)
+                continue
+            if incoming["id"] == request_id or (incoming["id"] is None and "error" in incoming):
+                return incoming
+            log.debug("skipping a late response to request %r", incoming["id"])
+
+    def _connection(self) -> ClientConnection:
+        if self._conn is not None and self._conn.close_code is None:
+            return self._conn
+        self._drop()
+        config = self._config
+        try:
+            # Entered like `with connect(...) as ws` (what websockets >= 17.1 asks for), but the
+            # connection outlives this call: `_drop()` closes it, which is what `__exit__` does.
+            self._conn = connect(
+                config.ws_url,
+                open_timeout=config.connect_timeout,
+                max_size=config.max_message_bytes,
+                proxy=None if config.is_loopback else True,
+                user_agent_header=_USER_AGENT,
+                compression=None,  # loopback and LAN: deflate costs more than it saves
+            ).__enter__()
+        except (OSError, TimeoutError, WebSocketException) as exc:
+            raise TransportError(f"cannot open {config.ws_url}: {_describe(exc)}") from exc
+        return self._conn
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # closing a broken connection may fail in many ways
+                log.debug("error closing the WebSocket", exc_info=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+
+class HttpTransport:
+    """JSON-RPC over `POST /rpc` with a keep-alive `httpx.Client` (thread-safe).
+
+    Progress is not streamed here; the server may return it as `result["progress"]`.
+    """
+
+    name = "http"
+
+    def __init__(self, config: ClientConfig) -> None:
+        self._config = config
+        self._client = httpx.Client(
+            headers={"user-agent": _USER_AGENT},
+            trust_env=not config.is_loopback,
+            timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
+        )
+
+    def call(
+        self, message: dict[str, Any], *, timeout: float, notify: Notify | None = None
+    ) -> dict[str, Any]:
+        url = self._config.rpc_url
+        try:
+            response = self._client.post(
+                url,
+                json=message,
+                timeout=httpx.Timeout(timeout, connect=self._config.connect_timeout),
+            )
+        except httpx.ConnectTimeout as exc:
+            raise TransportError(f"cannot connect to {url}: timed out") from exc
+        except httpx.TimeoutException as exc:
+            raise RequestTimeout("no answer from the nlsql server in time (HTTP)") from exc
+        except httpx.HTTPError as exc:
+            raise TransportError(f"cannot reach {url}: {_describe(exc)}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or body.get("jsonrpc") != "2.0":
+            raise TransportError(f"{url} answered HTTP {response.status_code}, not JSON-RPC")
+        return body
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _describe(exc: BaseException) -> str:
+    """A short reason for a connection failure, e.g. 'connection refused'."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    text = str(exc) or type(exc).__name__
+    if "Connection refused" in text or "Errno 111" in text:
+        return "connection refused"
+    return text

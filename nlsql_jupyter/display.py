@@ -1,0 +1,311 @@
+"""How an answer looks in a cell: live progress, the SQL, the DataFrame, the chart.
+
+Everything is a plain mime bundle (text/html with inline styles plus text/plain), so it
+survives notebook export and reads well in a terminal IPython. The DataFrame uses pandas' own
+repr and the chart Altair's default (html) renderer.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from IPython.display import display
+from nlsql_server import protocol
+
+if TYPE_CHECKING:
+    from nlsql_jupyter.answer import Answer
+    from nlsql_jupyter.session import Turn
+
+__all__ = [
+    "Note",
+    "ProgressView",
+    "SqlView",
+    "StatusView",
+    "show_answer",
+    "show_databases",
+    "show_history",
+]
+
+log = logging.getLogger(__name__)
+
+Bundle = dict[str, str]
+
+_MUTED = "color:#6b7280"
+_FONT = "font-family:var(--jp-ui-font-family, system-ui, sans-serif);font-size:12px"
+
+
+class ProgressView:
+    """One output area updated in place as the server reports each stage of an `ask`.
+
+    Shown with a display id, so every update replaces the previous state instead of adding a
+    line; the final state keeps the timings.
+    """
+
+    def __init__(self, question: str, *, visible: bool = True) -> None:
+        self.question = question
+        self.done: list[str] = []
+        self.stage: str | None = None
+        self.message = "sending the question…"
+        self.elapsed_ms: float | None = None
+        self.outcome: str | None = None  # None while running, then "done" or "failed"
+        self.timings: dict[str, Any] = {}
+        self._handle = display(self, display_id=True) if visible else None
+
+    def update(self, event: dict[str, Any]) -> None:
+        """Take one `ask.progress` event: `{stage, message, elapsed_ms}`."""
+        stage = str(event.get("stage") or "")
+        if self.stage and self.stage != stage and self.stage not in self.done:
+            self.done.append(self.stage)
+        self.stage = stage or self.stage
+        self.message = str(event.get("message") or stage)
+        elapsed = event.get("elapsed_ms")
+        self.elapsed_ms = float(elapsed) if isinstance(elapsed, int | float) else self.elapsed_ms
+        self._refresh()
+
+    def finish(self, answer: Answer) -> None:
+        if self.stage and self.stage not in self.done:
+            self.done.append(self.stage)
+        self.outcome = "done"
+        self.timings = dict(answer.timings)
+        self.message = "SQL ready (not run)" if not answer.executed else "answered"
+        self._refresh()
+
+    def fail(self, error: BaseException) -> None:
+        self.outcome = "failed"
+        where = f" while {self.stage}" if self.stage else ""
+        self.message = f"failed{where} ({type(error).__name__})"
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self._handle is not None:
+            self._handle.update(self)
+
+    def _timing_text(self) -> str:
+        parts = []
+        total = _total_ms(self.timings, self.elapsed_ms)
+        if total is not None:
+            parts.append(f"{total:.0f} ms")
+        for key, value in self.timings.items():
+            name = key.removesuffix("_ms")
+            if name != "total" and isinstance(value, int | float):
+                parts.append(f"{name} {value:.0f} ms")
+        return " · ".join(parts)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        if self.outcome == "done":
+            mark, colour = "✓", "#15803d"
+            detail = self._timing_text()
+        elif self.outcome == "failed":
+            mark, colour = "✗", "#b91c1c"
+            detail = ""
+        else:
+            mark, colour = "…", "#1d4ed8"
+            detail = f"{self.elapsed_ms:.0f} ms" if self.elapsed_ms is not None else ""
+        text = f"{mark} {self.message}" + (f" — {detail}" if detail else "")
+        pills = []
+        for stage in protocol.STAGES:
+            if stage in self.done:
+                style = "color:#15803d"
+                label = f"✓ {stage}"
+            elif stage == self.stage and self.outcome is None:
+                style = "color:#1d4ed8;font-weight:600"
+                label = f"▸ {stage}"
+            elif stage == self.stage and self.outcome == "failed":
+                style = "color:#b91c1c;font-weight:600"
+                label = f"✗ {stage}"
+            else:
+                style = _MUTED
+                label = stage
+            pills.append(f'<span style="{style};margin-right:10px">{html.escape(label)}</span>')
+        body = (
+            f'<div style="{_FONT}">'
+            f'<span style="color:{colour};font-weight:600">{mark}</span> '
+            f"{html.escape(self.message)}"
+            + (f' <span style="{_MUTED}">— {html.escape(detail)}</span>' if detail else "")
+            + f'<div style="margin-top:2px">{"".join(pills)}</div></div>'
+        )
+        return {"text/plain": text, "text/html": body}
+
+
+class SqlView:
+    """The generated SQL, highlighted (inline styles, no stylesheet needed), with its
+    explanation; text/plain is the SQL itself so it can be copied from any front end."""
+
+    def __init__(self, sql: str, explanation: str = "") -> None:
+        self.sql = sql
+        self.explanation = explanation
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        text = self.sql
+        if self.explanation:
+            text = "".join(f"-- {line}\n" for line in self.explanation.splitlines()) + text
+        explanation = (
+            f'<div style="{_FONT};{_MUTED};margin-bottom:4px">{html.escape(self.explanation)}</div>'
+            if self.explanation
+            else ""
+        )
+        return {"text/plain": text, "text/html": explanation + _highlight_sql(self.sql)}
+
+
+class Note:
+    """A one-line remark under a result (row counts, truncation, a missing chart)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        return {
+            "text/plain": self.text,
+            "text/html": f'<div style="{_FONT};{_MUTED}">{html.escape(self.text)}</div>',
+        }
+
+
+class StatusView:
+    """Key/value lines (`%nlsql status`); nested dicts are indented."""
+
+    def __init__(self, title: str, items: dict[str, Any]) -> None:
+        self.title = title
+        self.items = items
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        lines = [self.title]
+        rows = []
+        for key, value, depth in _flatten(self.items):
+            shown = "" if isinstance(value, dict) else _plain(value)
+            lines.append(f"{'  ' * (depth + 1)}{key}: {shown}".rstrip())
+            pad = 8 + depth * 16
+            rows.append(
+                f'<tr><td style="text-align:left;padding-left:{pad}px;{_MUTED}">'
+                f"{html.escape(str(key))}</td>"
+                f'<td style="text-align:left">{html.escape(shown)}</td></tr>'
+            )
+        table = (
+            f'<div style="{_FONT}"><b>{html.escape(self.title)}</b>'
+            f'<table style="border-collapse:collapse">{"".join(rows)}</table></div>'
+        )
+        return {"text/plain": "\n".join(lines), "text/html": table}
+
+
+def show_answer(
+    answer: Answer, *, chart: bool = True, display_rows: int = 20, sql: bool = True
+) -> None:
+    """Display the SQL, the first `display_rows` rows with a note on the count, and the chart."""
+    if sql:
+        display(SqlView(answer.sql, answer.explanation))
+    if not answer.executed:
+        display(Note("Not run: only the SQL was asked for."))
+        return
+    frame = answer.df
+    display(frame.head(display_rows) if len(frame) > display_rows else frame)
+    display(Note(_row_note(answer, min(display_rows, len(frame)))))
+    if chart:
+        try:
+            chart_object = answer.chart
+        except Exception as exc:  # a chart that cannot be built must not hide the data
+            log.warning("chart not shown: %s", exc)
+            display(Note(f"Chart not shown: {exc}"))
+            return
+        if chart_object is not None:
+            display(chart_object)
+
+
+def show_databases(databases: Sequence[dict[str, Any]], active: str | None = None) -> None:
+    """The databases the server offers, as a table (the active one marked)."""
+    import pandas as pd
+
+    rows = []
+    for db in databases:
+        tables = db.get("tables")
+        if isinstance(tables, list):
+            names = [t.get("name", "") if isinstance(t, dict) else str(t) for t in tables]
+            tables = ", ".join(names)
+        rows.append(
+            {
+                "": "*" if db.get("name") == active else "",
+                "name": db.get("name"),
+                "dialect": db.get("dialect"),
+                "description": db.get("description"),
+                "tables": tables,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["", "name", "dialect", "description", "tables"])
+    if active is None:
+        frame = frame.drop(columns=[""])
+    _display_wide(frame)
+
+
+def show_history(turns: Iterable[Turn]) -> None:
+    """The questions asked from this kernel, oldest first."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [
+            {
+                "at": turn.at.astimezone().strftime("%H:%M:%S"),
+                "database": turn.database,
+                "question": turn.question,
+                "rows": turn.row_count,
+                "sql": turn.sql,
+            }
+            for turn in turns
+        ],
+        columns=["at", "database", "question", "rows", "sql"],
+    )
+    _display_wide(frame)
+
+
+def _display_wide(frame: Any) -> None:
+    """A small listing with every column in text/plain too (pandas' repr is formatted now,
+    at display time, so the options only apply to this output)."""
+    import pandas as pd
+
+    with pd.option_context(
+        "display.width", 200, "display.max_columns", None, "display.max_colwidth", 60
+    ):
+        display(frame)
+
+
+def _row_note(answer: Answer, shown: int) -> str:
+    total = answer.row_count
+    noun = "row" if total == 1 else "rows"
+    note = f"{total} {noun}" if shown >= total else f"Showing {shown} of {total} rows"
+    if answer.truncated:
+        note += " — truncated at the server's row limit; the query matched more"
+    return note + "."
+
+
+def _total_ms(timings: dict[str, Any], fallback: float | None) -> float | None:
+    for key in ("total_ms", "total"):
+        value = timings.get(key)
+        if isinstance(value, int | float):
+            return float(value)
+    return fallback
+
+
+def _highlight_sql(sql: str) -> str:
+    try:
+        from pygments import highlight
+        from pygments.formatters import HtmlFormatter
+        from pygments.lexers import SqlLexer
+    except ImportError:
+        return f"<pre>{html.escape(sql)}</pre>"
+    formatter = HtmlFormatter(noclasses=True, nobackground=True, style="default")
+    return str(highlight(sql, SqlLexer(), formatter))
+
+
+def _flatten(items: dict[str, Any], depth: int = 0) -> Iterable[tuple[str, Any, int]]:
+    for key, value in items.items():
+        yield key, value, depth
+        if isinstance(value, dict):
+            yield from _flatten(value, depth + 1)
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

@@ -1,0 +1,222 @@
+"""The kernel side's exception tree: the server's stable codes, plus what only a client can meet.
+
+    NlsqlError                      code
+    ├── InvalidParams               invalid_params        (bad or missing arguments)
+    │   └── EmptyQuestion           empty_question
+    ├── UnknownDatabase             unknown_database      (`.databases` lists those there are)
+    ├── DatabaseUnavailable         database_unavailable
+    ├── UnknownTable                unknown_table
+    ├── UnsafeSql                   unsafe_sql
+    ├── QueryFailed                 query_failed
+    ├── CannotAnswer                cannot_answer         (`.understood` says what was recognised)
+    ├── UnknownSession              unknown_session
+    ├── InternalServerError         internal_error        (the server failed; see its log)
+    ├── ProtocolError               protocol_error        (a message that is not valid JSON-RPC)
+    │   └── MethodNotFound          method_not_found      (the server is older than this client)
+    └── TransportError              transport_error       (one transport failed: the client falls back)
+        ├── ServerUnavailable       server_unavailable    (no transport reached the server)
+        └── RequestTimeout          request_timeout       (reached it, but no answer in time)
+
+The server sends its code in JSON-RPC error `data.code`; `from_rpc_error` maps it back to the
+class here, so `except UnknownDatabase` works the same whether the check ran locally or remotely.
+Foreign exceptions (httpx, websockets, OSError) are translated to these at one boundary, the
+transports in `nlsql_jupyter.client`.
+
+Every class renders itself without a traceback in IPython (`_render_traceback_`): these are
+errors a person fixes by changing the question or the setup, not bugs to debug.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from nlsql_server import protocol
+
+__all__ = [
+    "CannotAnswer",
+    "DatabaseUnavailable",
+    "EmptyQuestion",
+    "InternalServerError",
+    "InvalidParams",
+    "MethodNotFound",
+    "NlsqlError",
+    "ProtocolError",
+    "QueryFailed",
+    "RequestTimeout",
+    "ServerUnavailable",
+    "TransportError",
+    "UnknownDatabase",
+    "UnknownSession",
+    "UnknownTable",
+    "UnsafeSql",
+    "from_rpc_error",
+]
+
+
+class NlsqlError(Exception):
+    """Base of every error nlsql-jupyter raises on purpose.
+
+    `code` is the stable string shared with the server; `data` holds the details it sent.
+    """
+
+    code: ClassVar[str] = "error"
+
+    def __init__(self, message: str, **data: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data: dict[str, Any] = data
+
+    def hints(self) -> list[str]:
+        """Extra lines that help the user act on the error (shown under the message)."""
+        return []
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython calls this instead of formatting a traceback: a short, actionable message.
+        return [f"{type(self).__name__}: {self.message}", *self.hints()]
+
+
+class InvalidParams(NlsqlError):
+    code = "invalid_params"
+
+
+class EmptyQuestion(InvalidParams):
+    code = "empty_question"
+
+
+class UnknownDatabase(NlsqlError):
+    code = "unknown_database"
+
+    @property
+    def databases(self) -> list[str]:
+        """Names of the databases the server does have."""
+        names: list[str] = []
+        for item in self.data.get("databases") or []:
+            name = item.get("name") if isinstance(item, dict) else item
+            if name is not None:
+                names.append(str(name))
+        return names
+
+    def hints(self) -> list[str]:
+        names = self.databases
+        if not names or all(name in self.message for name in names):
+            return []
+        return ["Databases there are: " + ", ".join(names)]
+
+
+class DatabaseUnavailable(NlsqlError):
+    code = "database_unavailable"
+
+
+class UnknownTable(NlsqlError):
+    code = "unknown_table"
+
+
+class UnsafeSql(NlsqlError):
+    code = "unsafe_sql"
+
+
+class QueryFailed(NlsqlError):
+    code = "query_failed"
+
+
+class CannotAnswer(NlsqlError):
+    code = "cannot_answer"
+
+    @property
+    def understood(self) -> Any:
+        """What the engine did recognise in the question (as the server reported it)."""
+        return self.data.get("understood")
+
+    def hints(self) -> list[str]:
+        understood = self.understood
+        if not understood:
+            return ["Try naming the table or columns you mean."]
+        if isinstance(understood, dict):
+            parts = [f"{key}: {value}" for key, value in understood.items() if value]
+            text = "; ".join(parts)
+        elif isinstance(understood, list | tuple):
+            text = ", ".join(str(item) for item in understood)
+        else:
+            text = str(understood)
+        return [f"Understood so far: {text}", "Try rephrasing with the table or columns you mean."]
+
+
+class UnknownSession(NlsqlError):
+    code = "unknown_session"
+
+
+class InternalServerError(NlsqlError):
+    code = "internal_error"
+
+
+class ProtocolError(NlsqlError):
+    code = "protocol_error"
+
+
+class MethodNotFound(ProtocolError):
+    code = "method_not_found"
+
+
+class TransportError(NlsqlError):
+    code = "transport_error"
+
+
+class ServerUnavailable(TransportError):
+    code = "server_unavailable"
+
+    def hints(self) -> list[str]:
+        return [
+            "Check the URL with `%nlsql status`, or `%nlsql connect` to use the bundled server."
+        ]
+
+
+class RequestTimeout(TransportError):
+    code = "request_timeout"
+
+    def hints(self) -> list[str]:
+        return ["Raise the limit with `%config AskMagics.timeout = <seconds>`."]
+
+
+_BY_CODE: dict[str, type[NlsqlError]] = {
+    cls.code: cls
+    for cls in (
+        InvalidParams,
+        EmptyQuestion,
+        UnknownDatabase,
+        DatabaseUnavailable,
+        UnknownTable,
+        UnsafeSql,
+        QueryFailed,
+        CannotAnswer,
+        UnknownSession,
+        InternalServerError,
+        ProtocolError,
+        MethodNotFound,
+    )
+}
+
+_BY_NUMBER: dict[int, type[NlsqlError]] = {
+    protocol.PARSE_ERROR: ProtocolError,
+    protocol.INVALID_REQUEST: ProtocolError,
+    protocol.METHOD_NOT_FOUND: MethodNotFound,
+    protocol.INVALID_PARAMS: InvalidParams,
+    protocol.INTERNAL_ERROR: InternalServerError,
+}
+
+
+def from_rpc_error(error: Any) -> NlsqlError:
+    """The exception for a JSON-RPC `error` object: by `data.code` first, then by number."""
+    if not isinstance(error, dict):
+        return ProtocolError(f"malformed JSON-RPC error: {error!r}")
+    message = str(error.get("message") or "the server reported an error")
+    data = error.get("data")
+    details: dict[str, Any] = dict(data) if isinstance(data, dict) else {}
+    code = details.pop("code", None)
+    cls = _BY_CODE.get(code) if isinstance(code, str) else None
+    if cls is None:
+        cls = _BY_NUMBER.get(error.get("code"), NlsqlError)  # type: ignore[arg-type]
+    exc = cls(message, **details)
+    if isinstance(code, str) and code != cls.code:
+        # A code this client does not know yet: keep it visible on the instance.
+        exc.data["server_code"] = code
+    return exc

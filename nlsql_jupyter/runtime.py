@@ -1,0 +1,183 @@
+"""`Runtime`: which server this kernel talks to, its client and its session.
+
+One per kernel process (the magic and the public `ask()` share it). The server is, in order:
+the URL given to `connect()` (or `%nlsql connect`), else `NLSQL_SERVER_URL`, else the bundled
+server started in-process on first use. Nothing connects until a request needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from nlsql_server import protocol
+
+from nlsql_jupyter.answer import Answer
+from nlsql_jupyter.exceptions import EmptyQuestion
+from nlsql_jupyter.session import KernelSession
+
+if TYPE_CHECKING:
+    # httpx and websockets load with the first request, not with `%load_ext`.
+    from nlsql_jupyter.client import ClientConfig, HybridClient, ProgressCallback
+
+__all__ = ["SERVER_URL_ENV", "Runtime", "get_runtime"]
+
+SERVER_URL_ENV = "NLSQL_SERVER_URL"
+
+
+class Runtime:
+    """The kernel's connection state: server URL, `HybridClient`, `KernelSession`."""
+
+    def __init__(self, url: str | None = None, *, config: ClientConfig | None = None) -> None:
+        self._lock = threading.RLock()
+        self._explicit_url = url
+        self._template = config
+        self._client: HybridClient | None = None
+        self._session: KernelSession | None = None
+        self._embedded = False
+
+    # -- where the server is -----------------------------------------------------------------
+
+    def connect(self, url: str | None) -> None:
+        """Talk to the server at `url` from now on (None: back to env var / bundled server).
+
+        The previous client is closed and the session starts afresh on the new server.
+        """
+        if url is not None:
+            from nlsql_jupyter.client import ClientConfig
+
+            ClientConfig(url)  # validate now, not at the first request
+        with self._lock:
+            self._explicit_url = url
+            self._reset()
+
+    @property
+    def configured_url(self) -> str | None:
+        """The URL set by `connect()` or the environment, without starting anything."""
+        return self._explicit_url or os.environ.get(SERVER_URL_ENV) or None
+
+    @property
+    def embedded(self) -> bool:
+        """Whether requests go to the server bundled in this process."""
+        return self._embedded
+
+    @property
+    def client(self) -> HybridClient:
+        """The client, created (and the bundled server started, if needed) on first use."""
+        with self._lock:
+            if self._client is None:
+                from nlsql_jupyter.client import ClientConfig, HybridClient
+
+                url = self.configured_url
+                self._embedded = url is None
+                if url is None:
+                    from nlsql_jupyter.embedded import embedded_server
+
+                    url = embedded_server().url
+                    assert url is not None
+                config = (
+                    ClientConfig(url)
+                    if self._template is None
+                    else replace(self._template, url=url)
+                )
+                self._client = HybridClient(config)
+            return self._client
+
+    @property
+    def session(self) -> KernelSession:
+        with self._lock:
+            if self._session is None:
+                self._session = KernelSession(self.client)
+            return self._session
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: str,
+        *,
+        database: str | None = None,
+        limit: int | None = None,
+        engine: str | None = None,
+        execute: bool = True,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Answer:
+        """Ask the server; without `database`, the session's database answers."""
+        question = question.strip()
+        if not question:
+            raise EmptyQuestion(
+                "the question is empty: write it in plain English, "
+                "e.g. 'top 5 customers by total purchase amount'"
+            )
+        session = self.session
+        result = session.with_session(
+            lambda session_id: self.client.ask(
+                question,
+                session_id=session_id,
+                database=database,
+                limit=limit,
+                engine=engine,
+                execute=None if execute else False,
+                timeout=timeout,
+                on_progress=on_progress,
+            )
+        )
+        answer = Answer.from_result(result, executed=execute)
+        session.record(answer)
+        return answer
+
+    def databases(self) -> list[dict[str, Any]]:
+        return self.client.databases()
+
+    def use(self, database: str) -> str:
+        return self.session.use(database)
+
+    def ping(self, timeout: float | None = None) -> dict[str, Any]:
+        return dict(self.client.call(protocol.PING, timeout=timeout))
+
+    def status(self) -> dict[str, Any]:
+        """What `%nlsql status` shows; starts nothing that is not running yet."""
+        with self._lock:
+            client, session = self._client, self._session
+            return {
+                "server": client.url if client is not None else self.configured_url,
+                "embedded": self._embedded if client is not None else self.configured_url is None,
+                "connected": client is not None,
+                "session_id": session.session_id if session is not None else None,
+                "database": session.database if session is not None else None,
+                "questions": len(session.history) if session is not None else 0,
+                "transports": client.stats() if client is not None else None,
+            }
+
+    @property
+    def history(self) -> list[Any]:
+        """The turns asked through this runtime's current session (empty before the first)."""
+        session = self._session
+        return list(session.history) if session is not None else []
+
+    def close(self) -> None:
+        with self._lock:
+            self._reset()
+
+    def _reset(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._client = None
+        self._session = None
+        self._embedded = False
+
+
+_default: Runtime | None = None
+_default_lock = threading.Lock()
+
+
+def get_runtime() -> Runtime:
+    """This process's runtime (the kernel has one conversation with one server at a time)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Runtime()
+        return _default

@@ -1,0 +1,116 @@
+"""`KernelSession`: the conversation this kernel holds with the server.
+
+The server keeps the session (so the sidebar and other clients of the same session agree);
+the kernel mirrors its id, the active database and the turns asked from here. If the server
+forgot the session (restarted without Redis), it is reopened and the database re-selected
+once, transparently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from nlsql_server import protocol
+
+from nlsql_jupyter.exceptions import UnknownSession
+
+if TYPE_CHECKING:
+    from nlsql_jupyter.answer import Answer
+    from nlsql_jupyter.client import HybridClient
+
+__all__ = ["KernelSession", "Turn"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question asked from this kernel."""
+
+    question: str
+    sql: str
+    database: str | None
+    row_count: int | None
+    at: datetime
+
+
+class KernelSession:
+    """Server session id, active database and history, for one kernel and one server."""
+
+    def __init__(self, client: HybridClient) -> None:
+        self._client = client
+        self.session_id: str | None = None
+        self.database: str | None = None
+        self.history: list[Turn] = []
+
+    @property
+    def is_open(self) -> bool:
+        return self.session_id is not None
+
+    def open(self) -> str:
+        """Open (or recover, by id) the server session; return its id."""
+        params = {"session_id": self.session_id} if self.session_id else {}
+        try:
+            result = self._client.call(protocol.SESSION_OPEN, params)
+        except UnknownSession:
+            result = self._client.call(protocol.SESSION_OPEN, {})
+        wanted = self.database
+        self._apply(result)
+        if wanted and self.database != wanted:
+            self._apply(self._use(wanted))
+        assert self.session_id is not None
+        return self.session_id
+
+    def ensure_open(self) -> str:
+        return self.session_id if self.session_id is not None else self.open()
+
+    def use(self, database: str) -> str:
+        """Make `database` the one questions go to; return its name as the server has it."""
+        self.ensure_open()
+        self._apply(self.with_session(lambda _: self._use(database)))
+        return self.database or database
+
+    def refresh(self) -> dict[str, Any]:
+        """The server's view of this session (`session.get`): id, database, history."""
+        result: dict[str, Any] = self.with_session(
+            lambda sid: self._client.call(protocol.SESSION_GET, {"session_id": sid})
+        )
+        self._apply(result)
+        return result
+
+    def with_session(self, call: Callable[[str], T]) -> T:
+        """Run `call(session_id)`; if the server forgot the session, reopen it and retry once."""
+        session_id = self.ensure_open()
+        try:
+            return call(session_id)
+        except UnknownSession:
+            self.session_id = None
+            return call(self.open())
+
+    def record(self, answer: Answer) -> Turn:
+        """Add an answered question to the history."""
+        turn = Turn(
+            question=answer.question,
+            sql=answer.sql,
+            database=answer.database,
+            row_count=answer.row_count if answer.executed else None,
+            at=datetime.now(UTC),
+        )
+        self.history.append(turn)
+        return turn
+
+    def _use(self, database: str) -> Any:
+        assert self.session_id is not None
+        return self._client.call(
+            protocol.SESSION_USE, {"session_id": self.session_id, "database": database}
+        )
+
+    def _apply(self, result: Any) -> None:
+        if isinstance(result, dict):
+            if result.get("session_id"):
+                self.session_id = str(result["session_id"])
+            if "database" in result:
+                self.database = result["database"]

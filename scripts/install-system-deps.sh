@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install the Debian packages the tests run for real (Redis, MariaDB, Chromium), when missing.
+# Idempotent and quiet when everything is there already.
+set -euo pipefail
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v mariadbd >/dev/null || need+=(mariadb-server)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  sudo=sudo
+else
+  sudo=
+fi
+echo "installing ${need[*]} ..."
+$sudo apt-get update -q >/dev/null
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,153 @@
+"""Database URLs → backends: ``sqlite:///path``, ``mysql://…`` and ``tidb://…``.
+
+    sqlite:///relative/shop.db          a path relative to `base` (the config file's folder)
+    sqlite:////srv/data/shop.db         an absolute path (four slashes, as in SQLAlchemy)
+    mysql://user:password@host:3306/shop
+    mysql://user@host/shop?ssl_ca=/etc/ca.pem&ssl_verify_cert=true
+    tidb://user.root:password@gateway.tidbcloud.com:4000/shop     (TLS on and verified)
+    tidb://root@127.0.0.1:4000/shop?ssl=false                    (a local TiDB without TLS)
+
+Query options for mysql:// and tidb://: ``ssl`` (true/false), ``ssl_ca`` (a CA file: TLS on and
+the certificate checked), ``ssl_verify_cert``, ``ssl_verify_identity`` (check the host name),
+``connect_timeout`` (seconds).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ..exceptions import InvalidParams
+from ..settings import Settings
+from .base import Database
+from .mysql import MysqlDatabase, MysqlParams
+from .sqlite import SqliteDatabase
+
+SCHEMES = ("sqlite", "mysql", "tidb")
+DEFAULT_PORTS = {"mysql": 3306, "tidb": 4000}
+_TRUE = {"1", "true", "yes", "on", "required"}
+_FALSE = {"0", "false", "no", "off", "disabled"}
+_OPTIONS = {"ssl", "ssl_ca", "ssl_verify_cert", "ssl_verify_identity", "connect_timeout"}
+
+
+def _flag(options: dict[str, str], key: str) -> bool | None:
+    value = options.get(key)
+    if value is None:
+        return None
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise InvalidParams(f"URL option {key}={value!r}: use true or false.", option=key)
+
+
+def scheme_of(url: str) -> str:
+    """The URL's scheme (`mysql+pymysql` counts as `mysql`); unknown schemes raise."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    scheme = scheme.split("+", 1)[0]
+    if scheme not in SCHEMES:
+        raise InvalidParams(
+            f"Unsupported database URL {redact(url)!r}: it should start with sqlite:///, "
+            "mysql:// or tidb://.",
+            url=redact(url),
+        )
+    return scheme
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced by `***`."""
+    if "://" not in url or "@" not in url:
+        return url
+    head, rest = url.split("://", 1)
+    credentials, _, tail = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{head}://{user}{':***' if ':' in credentials else ''}@{tail}"
+
+
+def parse_mysql_url(url: str) -> MysqlParams:
+    """`MysqlParams` from a ``mysql://`` or ``tidb://`` URL (the database part may be empty)."""
+    scheme = scheme_of(url)
+    if scheme == "sqlite":
+        raise InvalidParams(f"Not a MySQL URL: {redact(url)!r}", url=redact(url))
+    parts = urlsplit(url)
+    options = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    unknown = sorted(set(options) - _OPTIONS)
+    if unknown:
+        raise InvalidParams(
+            f"Unknown URL option {unknown[0]!r} in {redact(url)!r}; known: "
+            f"{', '.join(sorted(_OPTIONS))}.",
+            option=unknown[0],
+        )
+    try:
+        port = parts.port or DEFAULT_PORTS[scheme]
+    except ValueError as exc:
+        raise InvalidParams(f"Bad port in {redact(url)!r}.", url=redact(url)) from exc
+    ssl_ca = options.get("ssl_ca") or None
+    tls = _flag(options, "ssl")
+    verify_cert = _flag(options, "ssl_verify_cert")
+    verify_identity = _flag(options, "ssl_verify_identity")
+    if tls is None:
+        tls = scheme == "tidb" or bool(ssl_ca) or bool(verify_cert) or bool(verify_identity)
+    if verify_cert is None:
+        verify_cert = tls and (scheme == "tidb" or bool(ssl_ca) or bool(verify_identity))
+    if verify_identity is None:
+        verify_identity = verify_cert and scheme == "tidb"
+    try:
+        timeout = float(options.get("connect_timeout", 10))
+    except ValueError as exc:
+        raise InvalidParams("URL option connect_timeout must be a number of seconds.") from exc
+    return MysqlParams(
+        host=parts.hostname or "127.0.0.1",
+        port=port,
+        user=unquote(parts.username or "root"),
+        password=unquote(parts.password or ""),
+        database=unquote(parts.path.lstrip("/")),
+        scheme=scheme,
+        tls=tls,
+        ssl_ca=str(Path(ssl_ca).expanduser()) if ssl_ca else None,
+        verify_cert=verify_cert,
+        verify_identity=verify_identity,
+        connect_timeout=timeout,
+    )
+
+
+def sqlite_path(url: str, base: Path | None = None) -> Path:
+    """The file of a ``sqlite:///`` URL; relative paths are taken from `base` (or the cwd)."""
+    if not url.lower().startswith("sqlite:///"):
+        raise InvalidParams(f"A SQLite URL starts with sqlite:/// (got {url!r}).", url=url)
+    path = Path(unquote(url[len("sqlite:///") :].split("?", 1)[0])).expanduser()
+    if not path.is_absolute():
+        path = (base or Path.cwd()) / path
+    return path
+
+
+def name_from_url(url: str) -> str:
+    """A short name for a database given only by URL: its database or file name."""
+    if scheme_of(url) == "sqlite":
+        return sqlite_path(url).stem
+    return parse_mysql_url(url).database or "mysql"
+
+
+def open_database(
+    name: str,
+    url: str,
+    description: str = "",
+    settings: Settings | None = None,
+    *,
+    base: Path | None = None,
+) -> Database:
+    """The backend for `url`. SQLite files are checked now; MySQL connects on first use."""
+    settings = settings or Settings()
+    scheme = scheme_of(url)
+    if scheme == "sqlite":
+        return SqliteDatabase(
+            name, sqlite_path(url, base), description, timeout=settings.query_timeout
+        )
+    return MysqlDatabase(
+        name,
+        parse_mysql_url(url),
+        description,
+        timeout=settings.query_timeout,
+        pool_size=settings.pool_size,
+    )

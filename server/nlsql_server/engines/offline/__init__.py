@@ -1,0 +1,18 @@
+"""The offline engine, in five steps, one module each:
+
+1. `words`: tokens and lemmas (categories → category, "five" → 5, order_items → order item);
+2. `schema_index` + `linking`: every table, column, value and glossary term as phrases, and the
+   question read as the longest phrases it contains;
+3. `reading` + `shape`: which phrase is the measure, the dimensions, the filters; then one meaning
+   each, the cheapest to join from the measured table, in a `plan.Plan` (`measures` knows what
+   glossary terms and line tables read);
+4. `joins`: the foreign-key join tree, refusing joins that would count rows twice;
+5. `build`: the plan as a sqlglot tree (`sqlnames` quotes identifiers), rendered in the
+   database's dialect.
+"""
+
+from __future__ import annotations
+
+from .engine import OfflineEngine
+
+__all__ = ["OfflineEngine"]

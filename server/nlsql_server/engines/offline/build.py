@@ -1,0 +1,232 @@
+"""Step 4: the plan as a sqlglot tree, rendered by the caller in the database's dialect.
+
+Columns are qualified with their table's name (tables are not aliased, so glossary expressions
+such as `orders.total_amount` fit as they are). Periods are written for SQLite (`STRFTIME`),
+which sqlglot transpiles to MySQL's `DATE_FORMAT`; the quarter, which has no shared spelling,
+has one template per dialect.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.generator import Generator
+
+from ...exceptions import CannotAnswer
+from .plan import Dimension, Filter, Plan
+from .schema_index import SchemaIndex
+from .sqlnames import column, identifier
+
+_FORMATS = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d"}
+_QUARTER = {
+    "mysql": "CONCAT(YEAR(__date), '-Q', QUARTER(__date))",
+    # '%m' is text, but SQLite's arithmetic reads it as an integer: (11 + 2) / 3 = 4.
+    "sqlite": "STRFTIME('%Y', __date) || '-Q' || ((STRFTIME('%m', __date) + 2) / 3)",
+}
+
+
+def render(tree: exp.Expr, dialect: str) -> str:
+    """Pretty SQL in `dialect`, with short parenthesised expressions kept on one line."""
+    target = Dialect.get_or_raise(dialect)
+    return _inline_parens(target.generator_class)(pretty=True, dialect=target).generate(tree)
+
+
+@functools.cache
+def _inline_parens(base: type[Generator]) -> type[Generator]:
+    class InlineParens(base):  # type: ignore[valid-type, misc]
+        def paren_sql(self, expression: exp.Paren) -> str:
+            inner = self.sql(expression, "this")
+            if "\n" in inner:
+                return str(super().paren_sql(expression))
+            return f"({inner})"
+
+    return InlineParens
+
+
+def build(plan: Plan, index: SchemaIndex) -> exp.Select:
+    """The SELECT statement that answers `plan`."""
+    select = exp.Select()
+    if plan.measure is None:
+        select = _listing(select, plan, index)
+    else:
+        select = _aggregate(select, plan, index)
+    select = select.from_(exp.Table(this=identifier(plan.root)), copy=False)
+    for edge in plan.joins.edges:
+        on = exp.EQ(
+            this=column(edge.table, edge.column), expression=column(edge.other, edge.other_column)
+        )
+        select = select.join(exp.Table(this=identifier(edge.other)), on=on, copy=False)
+    conditions = [_condition(f, index) for f in plan.filters]
+    if plan.measure is not None and plan.measure.term is not None and plan.measure.term.filter:
+        conditions.insert(0, _glossary(plan.measure.term.filter, index))
+    if conditions:
+        flat = [
+            part for c in conditions for part in (c.flatten() if isinstance(c, exp.And) else [c])
+        ]
+        select = select.where(exp.and_(*flat, copy=False), copy=False)
+    if plan.limit is not None:
+        select = select.limit(plan.limit, copy=False)
+    return select
+
+
+def _listing(select: exp.Select, plan: Plan, index: SchemaIndex) -> exp.Select:
+    table = index.tables[plan.root].table
+    select = select.select(*(column(plan.root, c.name) for c in table.columns), copy=False)
+    if plan.distinct:
+        select = select.distinct(copy=False)
+    keys = table.primary_key or [table.columns[0].name]
+    return select.order_by(*(column(plan.root, k) for k in keys), copy=False)
+
+
+def _aggregate(select: exp.Select, plan: Plan, index: SchemaIndex) -> exp.Select:
+    assert plan.measure is not None
+    names = [d.name for d in plan.dims]
+    measure_name = (
+        plan.measure.name if plan.measure.name not in names else f"{plan.measure.name}_value"
+    )
+    for dim in plan.dims:
+        value, keys = _dimension(dim, index)
+        select = select.select(exp.alias_(value, identifier(dim.name), copy=False), copy=False)
+        select = select.group_by(*keys, copy=False)
+    select = select.select(
+        exp.alias_(_measure(plan, index), identifier(measure_name), copy=False), copy=False
+    )
+    by_measure = exp.Column(this=identifier(measure_name))
+    # NULLs sort first ascending in both dialects; saying so keeps sqlglot from adding NULLS LAST.
+    by_dims = [exp.Ordered(this=exp.Column(this=identifier(n)), nulls_first=True) for n in names]
+    if plan.order is not None:
+        desc = plan.order == "desc"
+        first = exp.Ordered(this=by_measure, desc=desc, nulls_first=not desc)
+        return select.order_by(first, *by_dims, copy=False)
+    if any(d.kind == "time" for d in plan.dims):
+        return select.order_by(*by_dims, copy=False)
+    if plan.dims:
+        return select.order_by(exp.Ordered(this=by_measure, desc=True), *by_dims, copy=False)
+    return select
+
+
+def _measure(plan: Plan, index: SchemaIndex) -> exp.Expr:
+    measure = plan.measure
+    assert measure is not None
+    if measure.aggregate == "count":
+        if not plan.distinct:
+            return exp.Count(this=exp.Star())
+        keys = index.tables[plan.root].table.primary_key
+        if len(keys) != 1:
+            raise CannotAnswer(f"{plan.root} has no single primary key to count distinct rows by.")
+        return exp.Count(this=exp.Distinct(expressions=[column(plan.root, keys[0])]))
+    if measure.value is not None:
+        value = measure.value.copy()
+    elif measure.term is not None and measure.term.value:
+        value = _glossary(measure.term.value, index)
+    else:
+        assert measure.column is not None
+        value = column(measure.table, measure.column)
+    functions = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
+    return functions[measure.aggregate](this=value)
+
+
+def _dimension(dim: Dimension, index: SchemaIndex) -> tuple[exp.Expr, list[exp.Expr]]:
+    """What a dimension shows, and what the query groups by for it."""
+    if dim.kind == "time":
+        assert dim.column is not None and dim.grain is not None
+        value = _period(column(dim.table, dim.column), dim.grain, index)
+        return value, [value.copy()]
+    if dim.kind == "column":
+        assert dim.column is not None
+        return column(dim.table, dim.column), [column(dim.table, dim.column)]
+    facts = index.tables[dim.table]
+    keys: list[exp.Expr] = [column(dim.table, k) for k in facts.table.primary_key]
+    labels: list[exp.Expr] = [column(dim.table, c) for c in facts.label]
+    if not labels and not keys:
+        raise CannotAnswer(f"{dim.table} has neither a name column nor a primary key to group by.")
+    if len(labels) == 2:
+        shown: exp.Expr = exp.DPipe(
+            this=exp.DPipe(this=labels[0].copy(), expression=exp.Literal.string(" ")),
+            expression=labels[1].copy(),
+        )
+    else:
+        shown = (labels or keys)[0].copy()
+    return shown, keys + labels
+
+
+def _period(date: exp.Column, grain: str, index: SchemaIndex) -> exp.Expr:
+    facts = index.tables[date.table]
+    if date.name == facts.year_column and date.name != facts.date_column:
+        if grain == "year":
+            return date
+        if grain == "quarter" and facts.quarter_column:
+            year_q = exp.DPipe(this=date, expression=exp.Literal.string("-Q"))
+            return exp.DPipe(this=year_q, expression=column(date.table, facts.quarter_column))
+        raise CannotAnswer(f"{date.table} records only a year ({date.name}), not a {grain}.")
+    if grain == "quarter":
+        template = _QUARTER.get(index.context.dialect, _QUARTER["sqlite"])
+        read = index.context.dialect if index.context.dialect in _QUARTER else "sqlite"
+    else:
+        template, read = f"STRFTIME('{_FORMATS[grain]}', __date)", "sqlite"
+    return _template(template, read).transform(
+        lambda node: date.copy() if isinstance(node, exp.Column) else node
+    )
+
+
+@functools.cache
+def _template(sql: str, read: str) -> exp.Expr:
+    return sqlglot.parse_one(sql, read=read)
+
+
+def _condition(f: Filter, index: SchemaIndex) -> exp.Expr:
+    if f.kind == "term":
+        assert f.term is not None and f.term.filter
+        condition = _glossary(f.term.filter, index)
+        return exp.Not(this=exp.Paren(this=condition)) if f.negated else condition
+    target = column(f.table, f.column)
+    if f.kind == "years" and f.months is not None:
+        return _months(target, f.years[0], f.months)
+    if f.kind == "years":
+        return _years(target, f.years, index)
+    values = [exp.Literal.string(v) for v in f.values]
+    if len(values) == 1:
+        test: exp.Expr = exp.EQ(this=target, expression=values[0])
+        return exp.NEQ(this=target, expression=values[0]) if f.negated else test
+    inside = exp.In(this=target, expressions=values)
+    return exp.Not(this=inside) if f.negated else inside
+
+
+def _years(
+    target: exp.Column, years: tuple[int | None, int | None], index: SchemaIndex
+) -> exp.Expr:
+    """A range on the date (index-friendly, the same in every dialect), or on a year column."""
+    first, last = years
+    is_year = target.name == index.tables[target.table].year_column
+    if is_year and first == last and first is not None:
+        return exp.EQ(this=target, expression=exp.Literal.number(first))
+    parts: list[exp.Expr] = []
+    if first is not None:
+        low = exp.Literal.number(first) if is_year else exp.Literal.string(f"{first}-01-01")
+        parts.append(exp.GTE(this=target.copy(), expression=low))
+    if last is not None:
+        if is_year:
+            parts.append(exp.LTE(this=target.copy(), expression=exp.Literal.number(last)))
+        else:
+            high = exp.Literal.string(f"{last + 1}-01-01")
+            parts.append(exp.LT(this=target.copy(), expression=high))
+    return exp.and_(*parts)
+
+
+def _months(target: exp.Column, year: int | None, months: tuple[int, int]) -> exp.Expr:
+    """A range of months of one year on a date column."""
+    assert year is not None, "shape asks for exactly one year with a month"
+    first, last = months
+    end = f"{year + 1}-01-01" if last == 12 else f"{year}-{last + 1:02d}-01"
+    return exp.and_(
+        exp.GTE(this=target.copy(), expression=exp.Literal.string(f"{year}-{first:02d}-01")),
+        exp.LT(this=target.copy(), expression=exp.Literal.string(end)),
+    )
+
+
+def _glossary(text: str, index: SchemaIndex) -> exp.Expr:
+    """A glossary expression, read in the glossary's own dialect."""
+    return index.expression(text)

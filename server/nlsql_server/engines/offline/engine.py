@@ -1,0 +1,65 @@
+"""The offline engine: deterministic, schema-aware question → SQL, with no model and no network."""
+
+from __future__ import annotations
+
+import threading
+
+from ...exceptions import CannotAnswer
+from ..base import Engine, EngineContext, Generated
+from .build import build, render
+from .linking import link
+from .reading import read
+from .schema_index import SchemaIndex
+from .shape import Shaper, understood
+from .words import tokenize
+
+#: Contexts whose index is kept; the server reuses one context per database.
+_KEPT_INDEXES = 16
+
+
+class OfflineEngine(Engine):
+    """Words → links to the schema → roles → plan → sqlglot tree → SQL in the context's dialect.
+
+    The same question on the same context always gives the same SQL. A question it cannot map
+    with confidence raises `CannotAnswer` with what it did recognise.
+    """
+
+    name = "offline"
+
+    def __init__(self) -> None:
+        self._indexes: dict[int, tuple[EngineContext, SchemaIndex]] = {}
+        self._lock = threading.Lock()
+
+    def generate(self, question: str, context: EngineContext) -> Generated:
+        tokens = tokenize(question)
+        if not tokens:
+            raise CannotAnswer("The question has no words in it.", understood={})
+        index = self._index(context)
+        reading = read(link(tokens, index), index)
+        if reading.problems:
+            raise CannotAnswer(
+                "I did not understand " + "; ".join(reading.problems) + ".",
+                understood=understood(reading),
+            )
+        plan = Shaper(reading, index).plan()
+        sql = render(build(plan, index), context.dialect)
+        return Generated(
+            sql=sql,
+            explanation=plan.explanation(),
+            engine=self.name,
+            confidence=plan.confidence,
+            understood=plan.understood(),
+        )
+
+    def _index(self, context: EngineContext) -> SchemaIndex:
+        """The schema index of `context`, built once per context object."""
+        with self._lock:
+            kept = self._indexes.get(id(context))
+            if kept is not None and kept[0] is context:
+                return kept[1]
+        index = SchemaIndex(context)
+        with self._lock:
+            if len(self._indexes) >= _KEPT_INDEXES:
+                self._indexes.pop(next(iter(self._indexes)))
+            self._indexes[id(context)] = (context, index)
+        return index

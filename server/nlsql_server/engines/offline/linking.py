@@ -1,0 +1,150 @@
+"""Step 2b: link the question's words to the schema, the glossary, the values and the grammar.
+
+The question is read left to right, longest phrase first. Each stretch of words becomes one
+`Mention` with a role: a schema phrase (tables, columns, values, glossary terms it may mean), a
+grammar word (aggregate, grouping, ranking, time grain, negation, preposition), a year, a number,
+a filler word, or an unknown word. Deciding what each mention *does* is the next step's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from .schema_index import SYNONYMS, Link, SchemaIndex, TableLink, TermLink
+from .words import MONTH_WORDS, Token
+
+
+class Role(Enum):
+    SCHEMA = "schema"
+    AGG = "aggregate"  # value: count | sum | avg | min | max
+    GROUP = "group"  # per, by, each, for every
+    WHICH = "which"  # which, what: the next dimension is what the answer lists
+    RANK = "rank"  # value: desc | asc
+    GRAIN = "grain"  # value: year | quarter | month | day (a noun: "per month")
+    PERIODIC = "periodic"  # value: a grain, as an adjective: "monthly"
+    RANGE = "range"  # value: since | after | before | until | between | to
+    NEGATE = "negate"
+    PREP = "preposition"  # in, for, from: a filter value may follow
+    AND = "and"
+    YEAR = "year"  # value: the year
+    MONTHS = "months"  # value: "first-last" month numbers: "march" → "3-3", "q2" → "4-6"
+    NUMBER = "number"  # value: the number
+    FILLER = "filler"
+    UNKNOWN = "unknown"
+
+
+_GRAMMAR: dict[tuple[str, ...], tuple[Role, str]] = {
+    **{p: (Role.AGG, "count") for p in [("how", "many"), ("number", "of"), ("count",), ("count", "of")]},
+    **{p: (Role.AGG, "sum") for p in [("total",), ("sum",), ("sum", "of"), ("how", "much")]},
+    **{p: (Role.AGG, "avg") for p in [("average",), ("avg",), ("mean",)]},
+    **{p: (Role.AGG, "max") for p in [("max",), ("maximum",)]},
+    **{p: (Role.AGG, "min") for p in [("min",), ("minimum",)]},
+    **{p: (Role.GROUP, "") for p in [("per",), ("by",), ("each",), ("for", "each"), ("every",),
+                                     ("for", "every"), ("across",), ("broken", "down", "by"),
+                                     ("split", "by"), ("grouped", "by"), ("per", "each")]},
+    **{p: (Role.WHICH, "") for p in [("which",), ("what",)]},
+    **{(w,): (Role.RANK, "desc") for w in ("top", "best", "highest", "most", "largest", "biggest",
+                                           "greatest")},
+    **{(w,): (Role.RANK, "asc") for w in ("bottom", "worst", "lowest", "least", "smallest",
+                                          "fewest")},
+    **{(w,): (Role.GRAIN, w) for w in ("year", "quarter", "month", "day")},
+    ("over", "time"): (Role.PERIODIC, "month"),
+    **{(w,): (Role.PERIODIC, g) for w, g in [("yearly", "year"), ("annual", "year"),
+                                            ("annually", "year"), ("quarterly", "quarter"),
+                                            ("monthly", "month"), ("daily", "day")]},
+    **{(w,): (Role.RANGE, w) for w in ("since", "after", "before", "until", "between", "to")},
+    ("through",): (Role.RANGE, "to"),
+    **{p: (Role.NEGATE, "") for p in [("not",), ("excluding",), ("exclude",), ("except",),
+                                      ("without",), ("other", "than"), ("non",), ("never",),
+                                      ("no",)]},
+    **{(w,): (Role.PREP, "") for w in ("in", "for", "during", "from", "at", "where", "within",
+                                       "with", "inside")},
+    **{(w,): (Role.AND, "") for w in ("and", "or")},
+    **{(w,): (Role.MONTHS, f"{m}-{m}") for w, m in MONTH_WORDS.items()},
+    **{(f"q{q}",): (Role.MONTHS, f"{3 * q - 2}-{3 * q}") for q in range(1, 5)},
+}  # fmt: skip
+
+#: Words that carry no meaning of their own here ("show me the ...").
+FILLERS = frozenset({
+    "show", "me", "the", "a", "an", "is", "are", "was", "were", "be", "been", "of", "list",
+    "give", "tell", "find", "get", "display", "i", "we", "our", "us", "you", "please", "there",
+    "do", "does", "did", "have", "has", "had", "can", "could", "would", "will", "want", "need",
+    "see", "know", "all", "any", "that", "those", "these", "it", "its", "their", "them", "they",
+    "who", "whose", "how", "many", "much", "on", "as", "up", "so", "far", "overall", "altogether",
+    "value", "amount", "number", "new", "sold", "placed", "made", "bought", "spent", "generated",
+    "earned", "received", "signed", "issued", "data", "record", "row", "breakdown",
+    "distribution", "trend", "over", "time", "chart", "plot", "graph", "rank", "ranked",
+    "ranking", "sorted", "order", "ever", "currently", "current", "exist", "existing"
+})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A stretch of the question's words and what they may refer to."""
+
+    role: Role
+    start: int
+    end: int
+    #: The words as typed.
+    text: str
+    links: tuple[Link, ...] = ()
+    value: str | int = ""
+    #: Typed with a capital letter mid-sentence (a name?): used only for unknown words.
+    capitalised: bool = False
+
+
+def link(tokens: list[Token], index: SchemaIndex) -> list[Mention]:
+    """Read the tokens left to right, taking the longest phrase known at each position."""
+    mentions: list[Mention] = []
+    position = 0
+    while position < len(tokens):
+        mention = _longest(tokens, position, index) or _single(tokens[position], position)
+        mentions.append(mention)
+        position = mention.end
+    return mentions
+
+
+def _longest(tokens: list[Token], start: int, index: SchemaIndex) -> Mention | None:
+    lemmas = [t.lemma for t in tokens]
+    synonyms = [SYNONYMS.get(w, w) for w in lemmas]
+    for end in range(min(len(tokens), start + max(index.longest, 3)), start, -1):
+        text = " ".join(t.text for t in tokens[start:end])
+        words = tuple(lemmas[start:end])
+        links = index.phrases.get(words) or index.phrases.get(tuple(synonyms[start:end]), [])
+        if not links and end == start + 1:
+            links = _verb_links(words[0], index)
+        terms = tuple(link for link in links if isinstance(link, TermLink))
+        if terms:
+            return Mention(Role.SCHEMA, start, end, text, terms)
+        if words in _GRAMMAR:
+            role, value = _GRAMMAR[words]
+            return Mention(role, start, end, text, value=value)
+        if links:
+            return Mention(Role.SCHEMA, start, end, text, tuple(links))
+    return None
+
+
+def _verb_links(word: str, index: SchemaIndex) -> list[Link]:
+    """ "ordered" → orders, "purchased" → purchase → orders: a verb naming a table's rows."""
+    if not word.endswith("ed"):
+        return []
+    for stem in (word[:-2], word[:-1]):
+        links = index.phrases.get((SYNONYMS.get(stem, stem),), [])
+        tables = [link for link in links if isinstance(link, TableLink)]
+        if tables:
+            return list(tables)
+    return []
+
+
+def _single(token: Token, position: int) -> Mention:
+    end = position + 1
+    number = token.number
+    if number is not None:
+        is_year = token.text.isdigit() and len(token.text) == 4 and 1900 <= number <= 2100
+        return Mention(
+            Role.YEAR if is_year else Role.NUMBER, position, end, token.text, value=number
+        )
+    if token.text in FILLERS or token.lemma in FILLERS:
+        return Mention(Role.FILLER, position, end, token.text)
+    return Mention(Role.UNKNOWN, position, end, token.text, capitalised=token.capitalised)

@@ -1,0 +1,146 @@
+"""The shape of an answer, decided before any SQL exists: what to measure, per what, for what.
+
+A `Plan` is plain data. `shape.py` fills it from the linked question, `build.py` turns it into a
+sqlglot tree, and `describe` / `understood` turn it into words for the person who asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlglot import exp
+
+from ...glossary import Term
+from .joins import JoinTree
+
+Grain = Literal["year", "quarter", "month", "day"]
+_AGGREGATE_WORDS = {"sum": "sum", "avg": "average", "min": "minimum", "max": "maximum"}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One aggregated value of the rows of `table`: a column, a glossary term, or COUNT(*).
+
+    `value`, when set, replaces the term's or column's value: the measure re-based on line rows.
+    """
+
+    aggregate: str
+    table: str
+    name: str
+    column: str | None = None
+    term: Term | None = None
+    value: exp.Expr | None = None
+
+    def describe(self) -> str:
+        if self.aggregate == "count":
+            return f"number of {self.table}"
+        if self.value is not None:
+            what = self.value.sql()
+        elif self.term is not None and self.term.value:
+            what = self.term.value
+        else:
+            what = f"{self.table}.{self.column}"
+        text = f"{_AGGREGATE_WORDS[self.aggregate]} of {what}"
+        return f"{text} ({self.term.names[0]})" if self.term is not None else text
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """What the answer is broken down by: a table's rows, a column, or a period of a date."""
+
+    kind: Literal["entity", "column", "time"]
+    table: str
+    name: str
+    #: The column grouped on (column), or the date or year column (time); None for an entity.
+    column: str | None = None
+    grain: Grain | None = None
+
+    def describe(self) -> str:
+        if self.kind == "time":
+            return f"{self.grain} of {self.table}.{self.column}"
+        if self.kind == "entity":
+            return self.name.replace("_", " ")
+        return f"{self.table}.{self.column}"
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A condition: a column among values, a span of years, or a glossary term's filter."""
+
+    kind: Literal["value", "years", "term"]
+    table: str
+    column: str = ""
+    values: tuple[str, ...] = ()
+    negated: bool = False
+    #: First and last year, inclusive, None for an open end (kind "years").
+    years: tuple[int | None, int | None] = (None, None)
+    #: First and last month, inclusive, within the one year of `years` ("March 2024", "Q2 2025").
+    months: tuple[int, int] | None = None
+    term: Term | None = None
+
+    def describe(self) -> str:
+        if self.kind == "term" and self.term is not None:
+            return ("not " if self.negated else "") + self.term.names[0]
+        if self.kind == "years":
+            first, last = self.years
+            if self.months is not None:
+                low, high = self.months
+                span = f"{first}-{low:02d}" + (f" to {first}-{high:02d}" if high != low else "")
+                return f"{self.table}.{self.column} in {span}"
+            if first == last:
+                return f"{self.table}.{self.column} in {first}"
+            if last is None:
+                return f"{self.table}.{self.column} from {first} on"
+            if first is None:
+                return f"{self.table}.{self.column} up to {last}"
+            return f"{self.table}.{self.column} in {first}–{last}"
+        shown = " or ".join(repr(v) for v in self.values)
+        return f"{self.table}.{self.column} {'is not' if self.negated else 'is'} {shown}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the SQL will say. `measure` None means a plain listing of the root's rows."""
+
+    root: str
+    joins: JoinTree
+    measure: Measure | None
+    dims: tuple[Dimension, ...] = ()
+    filters: tuple[Filter, ...] = ()
+    order: Literal["asc", "desc"] | None = None
+    limit: int | None = None
+    #: Count distinct root keys because a join repeats root rows.
+    distinct: bool = False
+    confidence: float = 1.0
+    ignored: tuple[str, ...] = field(default_factory=tuple)
+
+    def explanation(self) -> str:
+        """One sentence: "Sum of orders.total_amount per customer, highest first, top 5." """
+        if self.measure is None:
+            text = f"Rows of {self.root}"
+        else:
+            text = self.measure.describe()
+            text = text[0].upper() + text[1:]
+        if self.dims:
+            text += " per " + " and ".join(d.describe() for d in self.dims)
+        if self.filters:
+            text += ", where " + " and ".join(f.describe() for f in self.filters)
+        if self.order and self.limit:
+            first = "highest" if self.order == "desc" else "lowest"
+            text += f", {first} first, top {self.limit}"
+        elif self.order:
+            text += ", highest first" if self.order == "desc" else ", lowest first"
+        return text + "."
+
+    def understood(self) -> dict[str, Any]:
+        """The plan as JSON-ready data, for `Generated.understood`."""
+        return {
+            "measure": self.measure.describe() if self.measure else None,
+            "group_by": [d.describe() for d in self.dims],
+            "filters": [f.describe() for f in self.filters],
+            "order": self.order,
+            "limit": self.limit,
+            "tables": list(self.joins.tables),
+            "ignored": list(self.ignored),
+        }

@@ -1,0 +1,292 @@
+"""Step 3a: read the roles. Which mention is the measure, which are dimensions, which are filters.
+
+This pass only looks at the order of the mentions ("per" before a column makes it a dimension,
+"total" before a column makes it a measure, "top 5" before a table makes it the ranked entity);
+it does not yet choose among the tables or columns a mention may mean (`shape.py` does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .linking import Mention, Role
+from .schema_index import (
+    ColumnLink,
+    SchemaIndex,
+    TableLink,
+    TermLink,
+    ValueLink,
+    is_key,
+    is_numeric,
+)
+
+#: Rank words that count what follows: "the most orders" (but "the top customers" ranks them).
+_COUNTING_RANKS = ("most", "least", "fewest")
+
+
+@dataclass(frozen=True)
+class MeasureMention:
+    """A measure as asked: the aggregate word if any, the mention, where its name starts."""
+
+    aggregate: str | None
+    mention: Mention
+    name_start: int
+
+
+@dataclass
+class Reading:
+    """What each mention of the question does, before the schema is consulted again."""
+
+    mentions: list[Mention]
+    measures: list[MeasureMention] = field(default_factory=list)
+    #: Dimensions: schema mentions (tables or columns) and time grains.
+    dims: list[Mention] = field(default_factory=list)
+    #: The dimension came from "which"/"what" (an answer listing rows of it).
+    asked_which: bool = False
+    values: list[tuple[Mention, bool]] = field(default_factory=list)
+    #: Glossary filters, and whether a "not"/"excluding" came before them.
+    filter_terms: list[tuple[TermLink, bool]] = field(default_factory=list)
+    #: Years as (operator, year): operator "" (in), since, after, before, until, between.
+    years: list[tuple[str, int]] = field(default_factory=list)
+    #: Months of the year asked for, as (first, last): "in March" (3, 3), "in Q2" (4, 6).
+    months: list[tuple[int, int]] = field(default_factory=list)
+    #: Table mentions with no other role: counted, listed, or hints.
+    tables: list[Mention] = field(default_factory=list)
+    order: str | None = None
+    limit: int | None = None
+    #: The entity ranked: "top 5 *customers* by revenue", "the *customer* with the most orders".
+    ranked: Mention | None = None
+    ignored: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def read(mentions: list[Mention], index: SchemaIndex) -> Reading:
+    """Assign a role to every mention, noting problems (unknown words where values belong)."""
+    reader = _Reader(Reading([m for m in mentions if m.role is not Role.FILLER]), index)
+    reader.run()
+    _rank_earlier_table(reader.reading)
+    return reader.reading
+
+
+class _Reader:
+    """One left-to-right pass; each role's handler returns where the next mention starts."""
+
+    def __init__(self, reading: Reading, index: SchemaIndex) -> None:
+        self.reading = reading
+        self.seq = reading.mentions
+        self.index = index
+        self.consumed: set[int] = set()
+        self.negate = False
+
+    def run(self) -> None:
+        handlers = {
+            Role.GROUP: self._group, Role.WHICH: self._group, Role.RANK: self._rank,
+            Role.NUMBER: self._number, Role.AGG: self._aggregate, Role.PERIODIC: self._periodic,
+            Role.GRAIN: self._grain, Role.YEAR: self._year, Role.MONTHS: self._months,
+            Role.SCHEMA: self._schema,
+            Role.UNKNOWN: self._unknown,
+        }  # fmt: skip
+        i = 0
+        while i < len(self.seq):
+            role = self.seq[i].role
+            if role is Role.NEGATE:
+                self._negation(i)
+                self.negate, i = True, i + 1
+                continue
+            handler = handlers.get(role)
+            following = handler(i) if handler and i not in self.consumed else i + 1
+            if role not in (Role.PREP, Role.AND):
+                self.negate = False
+            i = following
+
+    def _negation(self, i: int) -> None:
+        """ "not cancelled", "excluding unpaid": only values and glossary filters can be negated."""
+        target = next((m for m in self.seq[i + 1 :] if m.role not in (Role.PREP, Role.AND)), None)
+        if target is None or target.role is not Role.SCHEMA or not _is_filter(target):
+            what = f"“{self.seq[i].text} {target.text}”" if target else f"“{self.seq[i].text}”"
+            self.reading.problems.append(f"{what} (only values such as a status can be negated)")
+
+    def _group(self, i: int) -> int:
+        """After "per"/"by"/"which": dimensions joined by "and", or the measure of "top N x by y"."""
+        reading, seq = self.reading, self.seq
+        which = seq[i].role is Role.WHICH
+        j = i + 1
+        while j < len(seq):
+            m = seq[j]
+            if reading.ranked is not None and not which and _is_table(m):
+                # "top 5 customers by orders": the rows to count per ranked customer
+                reading.measures.append(MeasureMention("count", m, j))
+            elif _is_dimension(m, self.index):
+                reading.dims.append(m)
+                reading.asked_which = reading.asked_which or which
+            elif which:
+                break
+            elif m.role is Role.SCHEMA and is_measure_like(m, self.index):
+                reading.measures.append(MeasureMention(None, m, j))
+            elif m.role is Role.UNKNOWN:
+                reading.problems.append(f"“{m.text}” (nothing in the database is called that)")
+            else:
+                break
+            self.consumed.add(j)
+            more = j + 2 < len(seq) and seq[j + 1].role is Role.AND
+            if not (more and _is_dimension(seq[j + 2], self.index)):
+                return j + 1
+            j += 2
+        return j
+
+    def _rank(self, i: int) -> int:
+        """ "top 5 customers": order, limit and the ranked entity; "the most orders": a count."""
+        reading, seq = self.reading, self.seq
+        reading.order = str(seq[i].value)
+        j = i + 1
+        if j < len(seq) and seq[j].role is Role.NUMBER:
+            reading.limit = int(seq[j].value)
+            self.consumed.add(j)
+            j += 1
+        while j < len(seq) and seq[j].role is Role.UNKNOWN:  # "best selling products"
+            reading.ignored.append(seq[j].text)
+            self.consumed.add(j)
+            j += 1
+        if j >= len(seq) or j in self.consumed:
+            return i + 1
+        if seq[i].text.lower() in _COUNTING_RANKS and _is_table(seq[j]):
+            reading.measures.append(MeasureMention("count", seq[j], i + 1))
+            self.consumed.add(j)
+        elif _is_dimension(seq[j], self.index) and seq[j].role is Role.SCHEMA:
+            reading.ranked = seq[j]
+            self.consumed.add(j)
+        return i + 1
+
+    def _number(self, i: int) -> int:
+        """ "the 5 biggest customers"; any other number is not understood."""
+        m = self.seq[i]
+        if i + 1 < len(self.seq) and self.seq[i + 1].role is Role.RANK and not self.reading.limit:
+            self.reading.limit = int(m.value)
+        else:
+            self.reading.problems.append(
+                f"the number {m.text} (only “top 5” counts are understood)"
+            )
+        return i + 1
+
+    def _aggregate(self, i: int) -> int:
+        """ "total purchase amount", "number of outstanding invoices": the aggregate's target."""
+        for j in range(i + 1, len(self.seq)):
+            m = self.seq[j]
+            if m.role is Role.UNKNOWN or (m.role is Role.SCHEMA and _is_filter(m)):
+                continue
+            if m.role is Role.SCHEMA and j not in self.consumed:
+                self.reading.measures.append(MeasureMention(str(self.seq[i].value), m, i))
+                self.consumed.add(j)
+            break
+        return i + 1
+
+    def _periodic(self, i: int) -> int:
+        self.reading.dims.append(self.seq[i])
+        return i + 1
+
+    def _grain(self, i: int) -> int:
+        text = self.seq[i].text
+        self.reading.problems.append(f"“{text}” on its own (try “per {text}” or a year like 2024)")
+        return i + 1
+
+    def _year(self, i: int) -> int:
+        before = self.seq[i - 1] if i else None
+        op = str(before.value) if before is not None and before.role is Role.RANGE else ""
+        self.reading.years.append((op, int(self.seq[i].value)))
+        return i + 1
+
+    def _months(self, i: int) -> int:
+        first, last = str(self.seq[i].value).split("-")
+        self.reading.months.append((int(first), int(last)))
+        return i + 1
+
+    def _schema(self, i: int) -> int:
+        reading, m = self.reading, self.seq[i]
+        terms = [link for link in m.links if isinstance(link, TermLink)]
+        if any(link.term.kind == "measure" for link in terms):
+            reading.measures.append(MeasureMention(None, m, _name_start(reading, m)))
+        elif terms:
+            reading.filter_terms += [(link, self.negate) for link in terms]
+        elif all(isinstance(link, ValueLink) for link in m.links):
+            reading.values.append((m, self.negate))
+        elif _is_table(m):
+            reading.tables.append(m)
+        elif is_measure_like(m, self.index):
+            reading.measures.append(MeasureMention(None, m, _name_start(reading, m)))
+        else:
+            reading.ignored.append(m.text)
+        return i + 1
+
+    def _unknown(self, i: int) -> int:
+        m = self.seq[i]
+        before = self.seq[i - 1] if i else None
+        if m.capitalised or (before is not None and before.role in (Role.PREP, Role.NEGATE)):
+            self.reading.problems.append(
+                f"“{m.text}” (it looks like a value, but no column holds it)"
+            )
+        else:
+            self.reading.ignored.append(m.text)
+        return i + 1
+
+
+def _rank_earlier_table(reading: Reading) -> None:
+    """ "the customer with the most orders": a table named before the rank word is ranked."""
+    rank = next((m for m in reading.mentions if m.role is Role.RANK), None)
+    if rank is None or reading.ranked is not None or reading.dims:
+        return
+    earlier = [m for m in reading.tables if m.start < rank.start]
+    if earlier:
+        reading.ranked = earlier[0]
+        reading.tables.remove(earlier[0])
+
+
+def is_measure_like(m: Mention, index: SchemaIndex) -> bool:
+    """A glossary measure, or only numeric, non-key columns."""
+    if any(isinstance(link, TermLink) and link.term.kind == "measure" for link in m.links):
+        return True
+    return bool(m.links) and all(
+        isinstance(link, ColumnLink) and _numeric(link, index) for link in m.links
+    )
+
+
+def _numeric(link: ColumnLink, index: SchemaIndex) -> bool:
+    table = index.tables[link.table].table
+    column = index.column(link.table, link.column)
+    return is_numeric(column) and not is_key(table, column)
+
+
+def _is_dimension(m: Mention, index: SchemaIndex) -> bool:
+    if m.role is Role.GRAIN:
+        return True
+    return (
+        m.role is Role.SCHEMA
+        and not is_measure_like(m, index)
+        and any(isinstance(link, (TableLink, ColumnLink)) for link in m.links)
+    )
+
+
+def _is_table(m: Mention) -> bool:
+    return m.role is Role.SCHEMA and any(isinstance(link, TableLink) for link in m.links)
+
+
+def _is_filter(m: Mention) -> bool:
+    return all(
+        isinstance(link, ValueLink) or (isinstance(link, TermLink) and link.term.kind == "filter")
+        for link in m.links
+    )
+
+
+def _name_start(reading: Reading, m: Mention) -> int:
+    """A measure's name takes in the filter terms just before it: "outstanding invoice amount"."""
+    position = reading.mentions.index(m)
+    while position > 0:
+        before = reading.mentions[position - 1]
+        if not (
+            before.role is Role.SCHEMA
+            and _is_filter(before)
+            and before.links
+            and isinstance(before.links[0], TermLink)
+        ):
+            break
+        position -= 1
+    return position

@@ -7,7 +7,7 @@ and that turn into JSON with `to_dict()`.
 from __future__ import annotations
 
 import abc
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -77,7 +77,6 @@ class QueryResult:
     columns: list[str]
     rows: list[list[Any]]
     truncated: bool = False
-    types: list[str] = field(default_factory=list)
 
     @property
     def row_count(self) -> int:

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from anyio import to_thread
 
 from .agents import data, viz
 from .databases import safety
+from .engines.base import PriorTurn
 from .exceptions import EmptyQuestion, InvalidParams
 from .services import Services
-from .sessions import Turn
+from .sessions import Session, Turn
 
 Progress = Callable[[str, str, float], Awaitable[None]]
 
@@ -64,6 +66,8 @@ async def ask(
     await stage("linking", f"Reading the schema of {name}")
     db = await to_thread.run_sync(services.registry.get, name)
     context = await to_thread.run_sync(services.contexts.get, db, services.registry.glossary(name))
+    if session is not None:
+        context = replace(context, history=_prior_turns(session, name))
     done("linking")
 
     await stage("generating", "Writing SQL")
@@ -101,7 +105,16 @@ async def ask(
         done("charting")
     answer["timings"] = timings | {"total": round((time.perf_counter() - started) * 1000, 2)}
     if session is not None:
-        session.record(Turn(question, generated.sql, generated.engine, answer["row_count"], name))
+        session.record(
+            Turn(
+                question,
+                generated.sql,
+                generated.engine,
+                answer["row_count"],
+                name,
+                understood=dict(generated.understood),
+            )
+        )
         await services.sessions.save(session)
     return answer
 
@@ -113,6 +126,15 @@ async def run_sql(
     db = await to_thread.run_sync(services.registry.get, database)
     result = await to_thread.run_sync(data.run, db, sql, _row_limit(services, limit))
     return result.to_dict() | {"column_types": viz.column_kinds(result.columns, result.rows)}
+
+
+def _prior_turns(session: Session, database: str) -> tuple[PriorTurn, ...]:
+    """The session's earlier turns on `database`: what a follow-up question refines."""
+    return tuple(
+        PriorTurn(t.question, t.sql, t.engine, t.understood)
+        for t in session.history
+        if t.database == database
+    )
 
 
 def _row_limit(services: Services, limit: int | None) -> int:

@@ -23,6 +23,7 @@ class Turn:
     engine: str
     row_count: int
     database: str
+    understood: dict[str, Any] = field(default_factory=dict)
     at: float = field(default_factory=time.time)
 
 

@@ -12,6 +12,17 @@ from ..glossary import Glossary
 
 
 @dataclass(frozen=True)
+class PriorTurn:
+    """An earlier question of the same session, so an engine can read a follow-up."""
+
+    question: str
+    sql: str
+    engine: str
+    #: What the engine understood then (the offline engine's plan), if it said.
+    understood: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class EngineContext:
     """Everything an engine may know about the database a question is asked of."""
 
@@ -22,6 +33,8 @@ class EngineContext:
     values: Mapping[tuple[str, str], Sequence[str]] = field(default_factory=dict)
     #: Earliest and latest year found in the date columns, used to recognise years.
     years: tuple[int, int] | None = None
+    #: Earlier turns of this session on this database, oldest first.
+    history: Sequence[PriorTurn] = ()
 
 
 @dataclass(frozen=True)

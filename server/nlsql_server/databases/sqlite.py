@@ -44,7 +44,7 @@ class SqliteDatabase(Database):
         self.path = path
         self.timeout = timeout
         self._schema: DatabaseSchema | None = None
-        self._schema_stamp: tuple[float, int] | None = None
+        self._schema_stamp: tuple[float, ...] | None = None
         self._lock = threading.Lock()
 
     def _connect(self) -> sqlite3.Connection:
@@ -57,9 +57,19 @@ class SqliteDatabase(Database):
             ) from exc
         return conn
 
+    def _stamp(self) -> tuple[float, ...]:
+        """Changes whenever the file is written: in WAL mode the write-ahead log changes first."""
+        stamp: tuple[float, ...] = ()
+        for path in (self.path, self.path.with_name(self.path.name + "-wal")):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            stamp += (stat.st_mtime_ns, stat.st_size)
+        return stamp
+
     def schema(self) -> DatabaseSchema:
-        stat = self.path.stat()
-        stamp = (stat.st_mtime, stat.st_size)
+        stamp = self._stamp()
         with self._lock:
             if self._schema is None or stamp != self._schema_stamp:
                 self._schema = self._read_schema()

@@ -1,0 +1,1 @@
+"""Scripts that measure the project and print figures (speed, accuracy); not part of the package."""

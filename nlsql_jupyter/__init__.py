@@ -54,11 +54,14 @@ def ask(question: str, database: str | None = None, *, limit: int | None = None)
     return get_runtime().ask(question, database=database, limit=limit)
 
 
-def connect(url: str | None) -> None:
-    """Use the nlsql server at `url` from now on (None: `$NLSQL_SERVER_URL` or the bundled one)."""
+def connect(url: str | None, *, token: str | None = None) -> None:
+    """Use the nlsql server at `url` from now on (None: `$NLSQL_SERVER_URL` or the bundled one).
+
+    `token` is sent as `Authorization: Bearer` to a server started with `NLSQL_TOKEN`.
+    """
     from nlsql_jupyter.runtime import get_runtime
 
-    get_runtime().connect(url)
+    get_runtime().connect(url, token=token)
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:

@@ -10,11 +10,13 @@
     ├── QueryFailed                 query_failed
     ├── CannotAnswer                cannot_answer         (`.understood` says what was recognised)
     ├── UnknownSession              unknown_session
+    ├── Unauthorized                unauthorized          (the server needs `--token`)
     ├── InternalServerError         internal_error        (the server failed; see its log)
     ├── ProtocolError               protocol_error        (a message that is not valid JSON-RPC)
     │   └── MethodNotFound          method_not_found      (the server is older than this client)
     └── TransportError              transport_error       (one transport failed: the client falls back)
         ├── ServerUnavailable       server_unavailable    (no transport reached the server)
+        │   └── CircuitOpen         circuit_open          (failed fast: the breaker is open)
         └── RequestTimeout          request_timeout       (reached it, but no answer in time)
 
 The server sends its code in JSON-RPC error `data.code`; `from_rpc_error` maps it back to the
@@ -34,6 +36,7 @@ from nlsql_server import protocol
 
 __all__ = [
     "CannotAnswer",
+    "CircuitOpen",
     "DatabaseUnavailable",
     "EmptyQuestion",
     "InternalServerError",
@@ -48,6 +51,7 @@ __all__ = [
     "UnknownDatabase",
     "UnknownSession",
     "UnknownTable",
+    "Unauthorized",
     "UnsafeSql",
     "from_rpc_error",
 ]
@@ -145,6 +149,13 @@ class UnknownSession(NlsqlError):
     code = "unknown_session"
 
 
+class Unauthorized(NlsqlError):
+    code = "unauthorized"
+
+    def hints(self) -> list[str]:
+        return ["Give the server's token: `%nlsql connect URL --token T`."]
+
+
 class InternalServerError(NlsqlError):
     code = "internal_error"
 
@@ -170,6 +181,12 @@ class ServerUnavailable(TransportError):
         ]
 
 
+class CircuitOpen(ServerUnavailable):
+    """The server failed repeatedly; requests fail at once until the breaker's cool-down ends."""
+
+    code = "circuit_open"
+
+
 class RequestTimeout(TransportError):
     code = "request_timeout"
 
@@ -189,6 +206,7 @@ _BY_CODE: dict[str, type[NlsqlError]] = {
         QueryFailed,
         CannotAnswer,
         UnknownSession,
+        Unauthorized,
         InternalServerError,
         ProtocolError,
         MethodNotFound,

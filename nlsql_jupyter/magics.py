@@ -150,7 +150,8 @@ class AskMagics(Magics):
         %nlsql databases        the databases the server offers
         %nlsql use NAME         ask NAME from now on (this session)
         %nlsql status           server URL, session, database, transport stats
-        %nlsql connect [URL]    use the server at URL (no URL: the default server)
+        %nlsql connect [URL] [--token T]
+                                use the server at URL (no URL: the default server)
         %nlsql history          the questions asked in this session
         """
         try:
@@ -168,7 +169,7 @@ class AskMagics(Magics):
         print(f"Using database {name!r}.")
 
     def _handle_status(self, args: Any) -> None:
-        status = self.runtime.status()
+        status = self.runtime.status(server=True)
         if not status["connected"]:
             status["server"] = status["server"] or "bundled server (starts on first question)"
         from IPython.display import display
@@ -177,7 +178,7 @@ class AskMagics(Magics):
 
     def _handle_connect(self, args: Any) -> None:
         try:
-            self.runtime.connect(args.url)
+            self.runtime.connect(args.url, token=args.token)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         try:
@@ -212,5 +213,6 @@ def _nlsql_parser() -> MagicArgumentParser:
     commands.add_parser("status", help="server, session and transport statistics")
     connect = commands.add_parser("connect", help="use the server at URL (none: the default)")
     connect.add_argument("url", metavar="URL", nargs="?")
+    connect.add_argument("--token", metavar="T", help="sent as Authorization: Bearer T")
     commands.add_parser("history", help="questions asked in this session")
     return parser

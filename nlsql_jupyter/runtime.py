@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from nlsql_server import protocol
 
 from nlsql_jupyter.answer import Answer
-from nlsql_jupyter.exceptions import EmptyQuestion
+from nlsql_jupyter.exceptions import EmptyQuestion, NlsqlError
 from nlsql_jupyter.session import KernelSession
 
 if TYPE_CHECKING:
@@ -34,16 +34,18 @@ class Runtime:
         self._lock = threading.RLock()
         self._explicit_url = url
         self._template = config
+        self._token: str | None = None
         self._client: HybridClient | None = None
         self._session: KernelSession | None = None
         self._embedded = False
 
     # -- where the server is -----------------------------------------------------------------
 
-    def connect(self, url: str | None) -> None:
+    def connect(self, url: str | None, *, token: str | None = None) -> None:
         """Talk to the server at `url` from now on (None: back to env var / bundled server).
 
-        The previous client is closed and the session starts afresh on the new server.
+        `token` is sent as `Authorization: Bearer` (a server started with `NLSQL_TOKEN`). The
+        previous client is closed and the session starts afresh on the new server.
         """
         if url is not None:
             from nlsql_jupyter.client import ClientConfig
@@ -51,6 +53,7 @@ class Runtime:
             ClientConfig(url)  # validate now, not at the first request
         with self._lock:
             self._explicit_url = url
+            self._token = token
             self._reset()
 
     @property
@@ -78,9 +81,9 @@ class Runtime:
                     url = embedded_server().url
                     assert url is not None
                 config = (
-                    ClientConfig(url)
+                    ClientConfig(url, token=self._token)
                     if self._template is None
-                    else replace(self._template, url=url)
+                    else replace(self._template, url=url, token=self._token or self._template.token)
                 )
                 self._client = HybridClient(config)
             return self._client
@@ -138,11 +141,16 @@ class Runtime:
     def ping(self, timeout: float | None = None) -> dict[str, Any]:
         return dict(self.client.call(protocol.PING, timeout=timeout))
 
-    def status(self) -> dict[str, Any]:
-        """What `%nlsql status` shows; starts nothing that is not running yet."""
+    def status(self, *, server: bool = False) -> dict[str, Any]:
+        """What `%nlsql status` shows; starts nothing that is not running yet.
+
+        With `server=True` and a client already made, it also asks the server for its `stats`
+        (its session store, `degraded` while Redis is away); an unreachable server is reported
+        there, not raised.
+        """
         with self._lock:
             client, session = self._client, self._session
-            return {
+            status: dict[str, Any] = {
                 "server": client.url if client is not None else self.configured_url,
                 "embedded": self._embedded if client is not None else self.configured_url is None,
                 "connected": client is not None,
@@ -151,6 +159,16 @@ class Runtime:
                 "questions": len(session.history) if session is not None else 0,
                 "transports": client.stats() if client is not None else None,
             }
+        if server and client is not None:
+            try:
+                stats = client.call(protocol.STATS, timeout=5.0)
+                sessions = stats.get("sessions") if isinstance(stats, dict) else None
+                status["server_sessions"] = sessions
+                status["degraded"] = bool(isinstance(sessions, dict) and sessions.get("degraded"))
+            except NlsqlError as exc:
+                status["server_sessions"] = f"unavailable ({exc.message})"
+            status["transports"] = client.stats()
+        return status
 
     @property
     def history(self) -> list[Any]:

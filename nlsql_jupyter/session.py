@@ -1,9 +1,12 @@
 """`KernelSession`: the conversation this kernel holds with the server.
 
 The server keeps the session (so the sidebar and other clients of the same session agree);
-the kernel mirrors its id, the active database and the turns asked from here. If the server
-forgot the session (restarted without Redis), it is reopened and the database re-selected
-once, transparently.
+the kernel mirrors its id, the active database and the turns asked from here. The id is kept
+for the kernel's life: whenever the client may have lost the server (a transport failed, the
+WebSocket dropped: `HybridClient.epoch` moved), the next request first re-sends the id with
+`session.open`. A server that kept the session (Redis, or it never went away) answers with its
+database; one that forgot it (restarted without Redis) opens it afresh on its default
+database, and the kernel points it back at the database it had. No user action either way.
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ class KernelSession:
         self.session_id: str | None = None
         self.database: str | None = None
         self.history: list[Turn] = []
+        self._epoch = client.epoch
+        #: Times the server session was re-opened after the connection was disrupted.
+        self.resyncs = 0
 
     @property
     def is_open(self) -> bool:
@@ -61,11 +67,19 @@ class KernelSession:
         self._apply(result)
         if wanted and self.database != wanted:
             self._apply(self._use(wanted))
+        self._epoch = self._client.epoch
         assert self.session_id is not None
         return self.session_id
 
     def ensure_open(self) -> str:
-        return self.session_id if self.session_id is not None else self.open()
+        """The session id, re-opening the server session first if the connection was disrupted
+        since it was last confirmed (which re-points its database if the server lost it)."""
+        if self.session_id is None:
+            return self.open()
+        if self._client.epoch != self._epoch:
+            self.resyncs += 1
+            return self.open()
+        return self.session_id
 
     def use(self, database: str) -> str:
         """Make `database` the one questions go to; return its name as the server has it."""

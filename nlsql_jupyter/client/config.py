@@ -57,12 +57,24 @@ class ClientConfig:
     #: Largest WebSocket message accepted (results of 10 000 rows exceed websockets' 1 MiB).
     max_message_bytes: int = 256 * 2**20
     backoff: Backoff = field(default_factory=Backoff)
+    #: Consecutive failures of one transport that open its circuit breaker.
+    breaker_threshold: int = 5
+    #: Seconds an open breaker fails fast before one probe request may try the server again.
+    breaker_cooldown: float = 1.0
+    #: Sent as `Authorization: Bearer <token>` on HTTP and on the WebSocket handshake.
+    token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"server URL must look like http://host:port, not {self.url!r}")
         object.__setattr__(self, "url", self.url.rstrip("/"))
+        if self.breaker_threshold < 1:
+            raise ValueError("breaker_threshold must be at least 1")
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     @property
     def ws_url(self) -> str:

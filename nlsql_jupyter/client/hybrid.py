@@ -14,11 +14,13 @@ from typing import Any
 
 from nlsql_server import protocol
 
+from nlsql_jupyter.client.breaker import CircuitBreaker
 from nlsql_jupyter.client.config import ClientConfig
 from nlsql_jupyter.client.gate import ReconnectGate
 from nlsql_jupyter.client.stats import TransportStats
 from nlsql_jupyter.client.transports import HttpTransport, Transport, WebSocketTransport
 from nlsql_jupyter.exceptions import (
+    CircuitOpen,
     ProtocolError,
     RequestTimeout,
     ServerUnavailable,
@@ -37,9 +39,14 @@ ProgressCallback = Callable[[dict[str, Any]], None]
 class HybridClient:
     """Calls the nlsql server's JSON-RPC methods; picks the transport per request.
 
-    Per request: the WebSocket if it is enabled and not backing off after a failure; if it
-    cannot be opened or drops, the same request goes over HTTP. A failed WebSocket is left alone
-    for a backoff delay (exponential, jittered, capped) and reconnected by a later request.
+    Per request: the WebSocket if it is enabled, not backing off after a failure and its
+    breaker lets it; if it cannot be opened or drops, the same request goes over HTTP. A failed
+    WebSocket is left alone for a backoff delay (exponential, jittered, capped) and reconnected
+    by a later request. Each transport also has a circuit breaker (`CircuitBreaker`): after
+    `breaker_threshold` consecutive failures it opens, and while every usable transport's
+    breaker is open a request fails at once with `CircuitOpen`, touching no socket; after
+    `breaker_cooldown` one probe request tries again.
+
     Errors the server reports are raised as the matching `nlsql_jupyter.exceptions` class;
     `ServerUnavailable` when no transport reached it; `RequestTimeout` when it was reached but
     did not answer in time (never retried: the server is still working on it).
@@ -59,6 +66,10 @@ class HybridClient:
         self._http = HttpTransport(self.config)
         self._gate = ReconnectGate(self.config.backoff, clock)
         self._stats = {"websocket": TransportStats(), "http": TransportStats()}
+        self._breakers = {
+            name: CircuitBreaker(self.config.breaker_threshold, self.config.breaker_cooldown, clock)
+            for name in self._stats
+        }
 
     @property
     def url(self) -> str:
@@ -97,16 +108,28 @@ class HybridClient:
         self, message: dict[str, Any], timeout: float, live: _ProgressRelay
     ) -> dict[str, Any]:
         if self._ws is not None:
-            ws_stats = self._stats["websocket"]
-            if self._gate.allow():
+            if self._gate.allow() and self._breakers["websocket"].allow():
                 response = self._try(self._ws, message, timeout, live)
                 if response is not None:
                     self._gate.record_success()
                     return response
                 self._gate.record_failure()
-            ws_stats.fallback()
+            self._stats["websocket"].fallback()
+        http = self._breakers["http"]
+        if not http.allow():
+            self._stats["http"].reject()
+            raise CircuitOpen(
+                f"the nlsql server at {self.url} failed {http.threshold} times in a row; "
+                f"not trying again for {http.retry_in():.1f} s "
+                f"(last error: {self._stats['http'].last_error})",
+                url=self.url,
+                retry_in_s=round(http.retry_in(), 3),
+            )
+        recovering = http.consecutive_failures > 0
         response = self._try(self._http, message, timeout, live)
         if response is not None:
+            if recovering and self._ws is not None:
+                self._gate.record_success()  # the server is back: try the WebSocket again now
             return response
         raise ServerUnavailable(
             f"cannot reach the nlsql server at {self.url} "
@@ -117,20 +140,31 @@ class HybridClient:
     def _try(
         self, transport: Transport, message: dict[str, Any], timeout: float, live: _ProgressRelay
     ) -> dict[str, Any] | None:
-        """The response, or None when the transport could not deliver (recorded in stats)."""
-        stats = self._stats[transport.name]
+        """The response, or None when the transport could not deliver (recorded in stats and
+        in the transport's breaker)."""
+        stats, breaker = self._stats[transport.name], self._breakers[transport.name]
         stats.attempt()
         started = time.perf_counter()
+        verdict = False
         try:
             response = transport.call(message, timeout=timeout, notify=live)
+            verdict = True
         except RequestTimeout as exc:
             stats.failure(exc)
+            breaker.record_failure()
+            verdict = True
             raise
         except TransportError as exc:
             log.debug("%s transport failed: %s", transport.name, exc)
             stats.failure(_reason(exc))
+            breaker.record_failure()
+            verdict = True
             return None
+        finally:
+            if not verdict:  # interrupted (e.g. KeyboardInterrupt): no verdict on the server
+                breaker.release()
         stats.success(time.perf_counter() - started)
+        breaker.record_success()
         return response
 
     # -- convenience -------------------------------------------------------------------------
@@ -157,7 +191,8 @@ class HybridClient:
     # -- state -------------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        """Per-transport counters, latency p50/p95 (ms) and last error, plus WebSocket state."""
+        """Per transport: counters, latency p50/p95 (ms), breaker state, last error; and the
+        WebSocket's connection state."""
         ws = self._stats["websocket"].as_dict()
         if self._ws is None:
             ws["state"] = "disabled"
@@ -165,11 +200,23 @@ class HybridClient:
             ws["state"] = "connected"
         elif not self._gate.allow():
             ws["state"] = "backing off"
+        elif self._breakers["websocket"].state == "open":
+            ws["state"] = "breaker open"
         else:
             ws["state"] = "idle"
         ws["retry_in_s"] = round(self._gate.retry_in(), 3) if self._ws is not None else None
         ws["consecutive_failures"] = self._gate.consecutive_failures
-        return {"url": self.url, "websocket": ws, "http": self._stats["http"].as_dict()}
+        ws["breaker"] = self._breakers["websocket"].as_dict()
+        http = self._stats["http"].as_dict()
+        http["breaker"] = self._breakers["http"].as_dict()
+        return {"url": self.url, "websocket": ws, "http": http}
+
+    @property
+    def epoch(self) -> int:
+        """Grows whenever the server may have been lost: a transport failed or the WebSocket
+        dropped. `KernelSession` re-sends its session id when it changes (see there)."""
+        failures = sum(stats.failures for stats in self._stats.values())
+        return failures + (self._ws.drops if self._ws is not None else 0)
 
     def close(self) -> None:
         if self._ws is not None:

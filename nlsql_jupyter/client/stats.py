@@ -15,7 +15,8 @@ class TransportStats:
     """What one transport did: attempts, successes, failures, fallbacks, latency, last error.
 
     `fallbacks` counts requests that left this transport for the next one (it failed, or it was
-    backing off). Latencies are kept for the last `window` successes only.
+    backing off); `rejected` counts requests failed fast by its open circuit breaker, without
+    an attempt. Latencies are kept for the last `window` successes only.
     """
 
     def __init__(self, window: int = 1024) -> None:
@@ -24,6 +25,7 @@ class TransportStats:
         self.successes = 0
         self.failures = 0
         self.fallbacks = 0
+        self.rejected = 0
         self.last_error: str | None = None
         self.last_error_at: float | None = None
         self._latencies: deque[float] = deque(maxlen=window)
@@ -49,6 +51,10 @@ class TransportStats:
         with self._lock:
             self.fallbacks += 1
 
+    def reject(self) -> None:
+        with self._lock:
+            self.rejected += 1
+
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
             latencies = sorted(self._latencies)
@@ -57,6 +63,7 @@ class TransportStats:
                 "successes": self.successes,
                 "failures": self.failures,
                 "fallbacks": self.fallbacks,
+                "rejected": self.rejected,
                 "latency_ms": {
                     "p50": _percentile(latencies, 50),
                     "p95": _percentile(latencies, 95),

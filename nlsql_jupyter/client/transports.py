@@ -60,11 +60,29 @@ class WebSocketTransport:
         self._config = config
         self._lock = threading.Lock()
         self._conn: ClientConnection | None = None
+        self._drops = 0
 
     @property
     def connected(self) -> bool:
         conn = self._conn
         return conn is not None and conn.close_code is None
+
+    @property
+    def drops(self) -> int:
+        """Connections lost so far (not closed by us), noticing one that closed meanwhile.
+
+        websockets' background thread marks a connection closed as soon as the server goes, so
+        this needs no network: the session layer reads it before a request to learn that the
+        server may have restarted.
+        """
+        conn = self._conn
+        if conn is not None and conn.close_code is not None and self._lock.acquire(False):
+            try:
+                if self._conn is conn:
+                    self._drop()
+            finally:
+                self._lock.release()
+        return self._drops
 
     def call(
         self, message: dict[str, Any], *, timeout: float, notify: Notify | None = None
@@ -124,15 +142,17 @@ class WebSocketTransport:
                 max_size=config.max_message_bytes,
                 proxy=None if config.is_loopback else True,
                 user_agent_header=_USER_AGENT,
+                additional_headers=config.auth_headers,
                 compression=None,  # loopback and LAN: deflate costs more than it saves
             ).__enter__()
         except (OSError, TimeoutError, WebSocketException) as exc:
             raise TransportError(f"cannot open {config.ws_url}: {_describe(exc)}") from exc
         return self._conn
 
-    def _drop(self) -> None:
+    def _drop(self, *, lost: bool = True) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
+            self._drops += lost
             try:
                 conn.close()
             except Exception:  # closing a broken connection may fail in many ways
@@ -140,7 +160,7 @@ class WebSocketTransport:
 
     def close(self) -> None:
         with self._lock:
-            self._drop()
+            self._drop(lost=False)
 
 
 class HttpTransport:
@@ -154,7 +174,7 @@ class HttpTransport:
     def __init__(self, config: ClientConfig) -> None:
         self._config = config
         self._client = httpx.Client(
-            headers={"user-agent": _USER_AGENT},
+            headers={"user-agent": _USER_AGENT, **config.auth_headers},
             trust_env=not config.is_loopback,
             timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
         )

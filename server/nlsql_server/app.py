@@ -13,12 +13,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from . import __version__, protocol, rpc
+from .auth import TokenMiddleware
 from .services import Services
 from .settings import Settings
 
@@ -133,7 +135,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with services.mcp.session_manager.run():
             yield
-        services.close()
+        await services.aclose()
 
     routes: list[Any] = [
         *mcp_routes,
@@ -142,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if settings.websocket:
         routes.append(WebSocketRoute("/ws", _websocket))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(TokenMiddleware, token=settings.token)] if settings.token else []
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.services = services
     return app

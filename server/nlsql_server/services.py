@@ -10,7 +10,7 @@ from mcp.server.mcpserver import MCPServer
 from .agents.data import ContextCache
 from .agents.nlp import NlpAgent
 from .databases.registry import Registry
-from .sessions import MemorySessionStore
+from .sessions import SessionStore, build_store
 from .settings import Settings
 
 
@@ -19,7 +19,7 @@ class Services:
     settings: Settings
     registry: Registry
     contexts: ContextCache
-    sessions: MemorySessionStore
+    sessions: SessionStore
     nlp: NlpAgent
     started_at: float = field(default_factory=time.time)
     #: The MCP tools over these services (built right after the services themselves).
@@ -33,7 +33,7 @@ class Services:
             settings=settings,
             registry=Registry(settings),
             contexts=ContextCache(),
-            sessions=MemorySessionStore(),
+            sessions=build_store(settings.redis_url, settings.session_ttl),
             nlp=NlpAgent(settings.engine),
         )
         services.mcp = build_mcp(services)
@@ -41,3 +41,8 @@ class Services:
 
     def close(self) -> None:
         self.registry.close()
+
+    async def aclose(self) -> None:
+        """Close what needs the event loop (the session store's connections), then the rest."""
+        await self.sessions.aclose()
+        self.close()

@@ -36,3 +36,9 @@ class Settings(BaseSettings):
     engine: str = "offline"
     #: Serve the WebSocket endpoint (off for proxies that block WebSockets).
     websocket: bool = True
+    #: Keep sessions in this Redis (`NLSQL_REDIS_URL`, shared by replicas); unset: in memory.
+    redis_url: str | None = None
+    #: Seconds a session lives in Redis after its last use.
+    session_ttl: float = 3600.0
+    #: When set (`NLSQL_TOKEN`), `/rpc`, `/ws` and `/mcp` need `Authorization: Bearer <token>`.
+    token: str | None = None

@@ -1,0 +1,29 @@
+"""Session context kept by the server: the database a session points at and its conversation.
+
+Two stores with one async interface (`open`, `save`, `stats`, `aclose`): `MemorySessionStore`
+(this process only) and `RedisSessionStore` (shared by replicas, one key per session, TTL
+refreshed on use, memory fallback while Redis is away). `build_store` picks one from settings.
+"""
+
+from __future__ import annotations
+
+from .memory import MemorySessionStore
+from .model import MAX_HISTORY, Session, SessionStore, Turn
+from .redis_store import RedisSessionStore
+
+__all__ = [
+    "MAX_HISTORY",
+    "MemorySessionStore",
+    "RedisSessionStore",
+    "Session",
+    "SessionStore",
+    "Turn",
+    "build_store",
+]
+
+
+def build_store(redis_url: str | None, ttl: float = 3600.0) -> SessionStore:
+    """Redis when a URL is configured (`NLSQL_REDIS_URL`), else this process's memory."""
+    if redis_url:
+        return RedisSessionStore(redis_url, ttl=ttl)
+    return MemorySessionStore()

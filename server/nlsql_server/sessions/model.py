@@ -1,0 +1,66 @@
+"""A session's data and its JSON form, and the interface every store offers."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+#: Turns of conversation a session keeps.
+MAX_HISTORY = 50
+
+
+@dataclass
+class Turn:
+    question: str
+    sql: str
+    engine: str
+    row_count: int
+    database: str
+    understood: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.time)
+
+
+@dataclass
+class Session:
+    session_id: str
+    database: str | None = None
+    history: list[Turn] = field(default_factory=list)
+
+    def record(self, turn: Turn) -> None:
+        self.history.append(turn)
+        del self.history[:-MAX_HISTORY]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "database": self.database,
+            "history": [asdict(t) for t in self.history],
+        }
+
+    def to_json(self) -> str:
+        """What a networked store keeps under the session's key."""
+        return json.dumps(self.to_dict(), default=str, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Session:
+        data = json.loads(text)
+        turns = [Turn(**turn) for turn in data.get("history") or []]
+        return cls(session_id=data["session_id"], database=data.get("database"), history=turns)
+
+
+class SessionStore(Protocol):
+    """What the pipeline and the RPC methods need from a store."""
+
+    async def open(self, session_id: str | None, default_database: str | None) -> Session:
+        """The session with this id (created if new); a new random id when none is given."""
+        ...
+
+    async def save(self, session: Session) -> None: ...
+
+    def stats(self) -> dict[str, Any]:
+        """`backend`, `degraded` and counts, for the `stats` method."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,5 +1,7 @@
 """Read-only safety in depth, on a real SQLite file and a real MariaDB server.
 
+The MariaDB time limit and schema cache are tested in tests/test_mysql.py.
+
 The hostile corpus (tests/hostile_sql.py) goes through the same door every caller uses,
 `agents.data.run`. On MariaDB it runs as the *admin* user, so that nothing but the safety module
 and the read-only transaction stand between it and the data: DDL would even commit implicitly.
@@ -283,35 +285,3 @@ def test_mariadb_runs_reads_explain_and_introspection(maria: Database) -> None:
         assert data.run(maria, sql, 100).columns, sql
     tables = data.run(maria, "SHOW TABLES", 10).rows
     assert sorted(r[0] for r in tables) == ["customers", "orders"]
-
-
-def test_mariadb_time_limit_stops_a_runaway_query(maria: Database) -> None:
-    slow = (
-        "SELECT COUNT(*) FROM information_schema.COLUMNS a, information_schema.COLUMNS b, "
-        "information_schema.COLUMNS c"
-    )
-    with pytest.raises(QueryFailed, match="time|interrupted|longer"):
-        data.run(maria, slow, 10)
-    assert data.run(maria, "SELECT COUNT(*) FROM orders", 1).rows == [[4]]
-
-
-def test_mariadb_schema_is_cached_until_the_schema_changes(
-    maria: Database, mariadb: MariaDB, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from nlsql_server.databases import mysql
-
-    first = maria.schema()
-    assert maria.schema() is first
-    conn = _admin(mariadb)
-    with conn.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE {HOSTILE_DB}.refunds (refund_id INT PRIMARY KEY)")
-    try:
-        # The catalog is re-checked at most every SCHEMA_CHECK_SECONDS; make that now.
-        monkeypatch.setattr(mysql, "SCHEMA_CHECK_SECONDS", 0.0)
-        changed = maria.schema()
-        assert changed is not first and changed.table("refunds") is not None
-        assert maria.schema() is changed
-    finally:
-        with conn.cursor() as cursor:
-            cursor.execute(f"DROP TABLE {HOSTILE_DB}.refunds")
-        conn.close()

@@ -33,6 +33,7 @@ import pymysql
 import sqlglot
 from pymysql.constants.SERVER_STATUS import SERVER_STATUS_NO_BACKSLASH_ESCAPES
 from sqlglot import exp
+from tqdm import tqdm
 
 from ..databases.mysql import MysqlParams, connect
 from ..databases.urls import parse_mysql_url
@@ -68,44 +69,6 @@ def _escape(text: str) -> str:
 
 def _sqlite_quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
-
-
-class ProgressBar:
-    """A one-line text progress bar redrawn with `\\r` (at most ten times a second).
-
-    Safe to advance from several threads: the samples load side by side.
-    """
-
-    def __init__(self, label: str, total: int, out: TextIO | None, width: int = 30) -> None:
-        self.label, self.total, self.out, self.width = label, max(total, 1), out, width
-        self.done = 0
-        self._drawn_at = 0.0
-        self._lock = threading.Lock()
-
-    def advance(self, rows: int, detail: str = "") -> None:
-        with self._lock:
-            self.done += rows
-            now = time.monotonic()
-            if now - self._drawn_at >= 0.1 or self.done >= self.total:
-                self._draw(detail)
-                self._drawn_at = now
-
-    def _draw(self, detail: str) -> None:
-        if self.out is None:
-            return
-        share = min(self.done / self.total, 1.0)
-        filled = int(share * self.width)
-        bar = "#" * filled + "-" * (self.width - filled)
-        line = f"{self.label} [{bar}] {share:4.0%} {self.done:,}/{self.total:,} rows {detail}"
-        self.out.write("\r" + line.ljust(100)[:120])
-        self.out.flush()
-
-    def close(self, detail: str = "") -> None:
-        with self._lock:
-            self._draw(detail)
-            if self.out is not None:
-                self.out.write("\n")
-                self.out.flush()
 
 
 @dataclass(frozen=True)
@@ -239,7 +202,7 @@ def _plan(
     return _Plan(sample, database, path, comment, tables, skip)
 
 
-def _load_one(params: MysqlParams, plan: _Plan, bar: ProgressBar) -> LoadedSample:
+def _load_one(params: MysqlParams, plan: _Plan, bar: tqdm) -> LoadedSample:
     """Drop, create and fill one database on a connection of its own."""
     started = time.perf_counter()
     try:
@@ -311,7 +274,7 @@ def _copy_rows(
     source: sqlite3.Connection,
     server: pymysql.Connection[Any],
     table: _SqliteTable,
-    bar: ProgressBar,
+    bar: tqdm,
 ) -> None:
     """Multi-row INSERTs of `BATCH_ROWS` rows, formatted here while a thread sends the last."""
     literal = literal_encoder(bool(server.server_status & SERVER_STATUS_NO_BACKSLASH_ESCAPES))
@@ -331,7 +294,8 @@ def _copy_rows(
             try:
                 cursor.execute(item[0])
                 server.commit()
-                bar.advance(item[1], table.name)
+                bar.update(item[1])
+                bar.set_postfix_str(table.name, refresh=False)
             except BaseException as exc:  # handed to the producer thread, re-raised there
                 failure.append(exc)
 
@@ -381,7 +345,16 @@ def load_samples(
     if todo:
         started = time.perf_counter()
         label = ", ".join(f"{p.sample} -> {p.database}" for p in todo)
-        bar = ProgressBar(label, sum(p.rows for p in todo), progress)
+        # tqdm's update() is thread-safe: the samples load side by side into one bar.
+        bar = tqdm(
+            total=sum(p.rows for p in todo),
+            desc=label,
+            unit=" rows",
+            unit_scale=True,
+            file=progress,
+            disable=progress is None,
+            mininterval=0.1,
+        )
         with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="load") as pool:
             futures = [pool.submit(_load_one, params, plan, bar) for plan in todo]
             try:
@@ -389,7 +362,8 @@ def load_samples(
                     loaded = future.result()
                     done[loaded.sample] = loaded
             finally:
-                bar.close(f"in {time.perf_counter() - started:.1f} s")
+                bar.set_postfix_str(f"in {time.perf_counter() - started:.1f} s")
+                bar.close()
     return [done[plan.sample] for plan in plans]
 
 

@@ -112,7 +112,12 @@ class AskMagics(Magics):
     @argument("--no-chart", action="store_true", help="Do not show a chart.")
     @argument("--sql", action="store_true", help="Only show the generated SQL; do not run it.")
     @argument("--limit", type=int, metavar="N", help="Return at most N rows.")
-    @argument("--engine", metavar="NAME", help="Engine that writes the SQL (offline, llm).")
+    @argument(
+        "--engine",
+        choices=("auto", "offline", "llm"),
+        help="Engine that writes the SQL: auto (offline when confident, else the LLM), "
+        "offline, llm.",
+    )
     def ask_cell(self, line: str, cell: str) -> None:
         """Answer the question in the cell body: show the SQL, the data and a chart.
 

@@ -121,3 +121,23 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+# -- LLM engine: a scripted OpenAI-compatible server (tests/llm_server.py) -------------------
+
+
+@pytest.fixture(scope="session")
+def llm_server_session() -> Iterator[object]:
+    from llm_server import ScriptedLlm
+
+    llm = ScriptedLlm()
+    with ServerThread(llm.app) as running:
+        llm.url = f"{running.url}/v1"
+        yield llm
+
+
+@pytest.fixture
+def llm_server(llm_server_session: object) -> object:
+    """The scripted LLM server, its script and request log emptied for this test."""
+    llm_server_session.reset()  # type: ignore[attr-defined]
+    return llm_server_session

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__, pipeline
+from .agents.nlp import ENGINES
 from .exceptions import NlsqlError
 from .services import Services
 from .settings import Settings
@@ -46,7 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--db", required=True, help="a database name, or the path of a SQLite file")
     ask.add_argument("--file", help="read one question per line from FILE ('-' for stdin)")
     ask.add_argument("--format", choices=("table", "json", "jsonl"), default=None)
-    ask.add_argument("--engine", default=None)
+    ask.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="auto (default: offline when confident, else the LLM), offline, or llm",
+    )
     ask.add_argument("--limit", type=int, default=None)
 
     sql = commands.add_parser("sql", help="run one read-only SQL statement and print the rows")

@@ -15,7 +15,8 @@ from anyio import to_thread
 
 from .agents import data, viz
 from .databases import safety
-from .engines.base import PriorTurn
+from .databases.base import QueryResult
+from .engines.base import Generated, PriorTurn
 from .exceptions import EmptyQuestion, InvalidParams
 from .services import Services
 from .sessions import Session, Turn
@@ -70,13 +71,25 @@ async def ask(
         context = replace(context, history=_prior_turns(session, name))
     done("linking")
 
-    await stage("generating", "Writing SQL")
-    generated = await to_thread.run_sync(services.nlp.generate, question, context, engine)
-    done("generating")
+    async def run(generated: Generated) -> QueryResult | None:
+        """Check, then (unless a dry run) execute one engine's SQL; the agent retries on error."""
+        done("generating")
+        await stage("validating", "Checking that the SQL only reads")
+        safety.check(generated.sql, db.dialect)
+        done("validating")
+        if not execute:
+            return None
+        await stage("executing", f"Running the query on {name}")
+        result = await to_thread.run_sync(db.execute, generated.sql, row_limit)
+        done("executing")
+        return result
 
-    await stage("validating", "Checking that the SQL only reads")
-    safety.check(generated.sql, db.dialect)
-    done("validating")
+    async def retrying(error: str) -> None:
+        await stage("generating", f"Asking the model again: {error}")
+
+    await stage("generating", "Writing SQL")
+    answered = await services.nlp.answer(question, context, engine, run, retrying)
+    generated, result = answered.generated, answered.result
 
     answer: dict[str, Any] = {
         "question": question,
@@ -93,11 +106,9 @@ async def ask(
         "truncated": False,
         "chart": None,
         "executed": execute,
+        "attempts": [{"sql": a.sql, "error": a.error} for a in answered.attempts],
     }
-    if execute:
-        await stage("executing", f"Running the query on {name}")
-        result = await to_thread.run_sync(db.execute, generated.sql, row_limit)
-        done("executing")
+    if result is not None:
         await stage("charting", "Choosing a chart")
         kinds = viz.column_kinds(result.columns, result.rows)
         answer.update(result.to_dict(), column_types=kinds)

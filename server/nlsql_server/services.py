@@ -34,13 +34,14 @@ class Services:
             registry=Registry(settings),
             contexts=ContextCache(),
             sessions=build_store(settings.redis_url, settings.session_ttl),
-            nlp=NlpAgent(settings.engine),
+            nlp=NlpAgent.from_settings(settings),
         )
         services.mcp = build_mcp(services)
         return services
 
     def close(self) -> None:
         self.registry.close()
+        self.nlp.close()
 
     async def aclose(self) -> None:
         """Close what needs the event loop (the session store's connections), then the rest."""

@@ -32,8 +32,25 @@ class Settings(BaseSettings):
     )
     #: Connections kept open per MySQL/TiDB database.
     pool_size: int = 4
-    #: Default engine for `ask`.
-    engine: str = "offline"
+    #: Default engine for `ask`: `auto` (offline when confident, else the LLM), `offline`, `llm`.
+    engine: str = "auto"
+    #: `auto` asks the LLM (when configured) below this offline-engine confidence.
+    auto_min_confidence: float = 0.7
+    #: The LLM engine (docs/llm.md): any OpenAI-compatible endpoint; defaults suit Moonshot KIMI.
+    llm_base_url: str | None = None
+    llm_api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("NLSQL_LLM_API_KEY", "MOONSHOT_API_KEY", "llm_api_key"),
+    )
+    openai_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+    )
+    llm_model: str | None = None
+    #: Seconds one LLM completion may take.
+    llm_timeout: float = 30.0
+    #: New attempts after LLM SQL that was refused or failed, each carrying the error.
+    llm_retries: int = 2
+    llm_temperature: float | None = None
     #: Serve the WebSocket endpoint (off for proxies that block WebSockets).
     websocket: bool = True
     #: Keep sessions in this Redis (`NLSQL_REDIS_URL`, shared by replicas); unset: in memory.

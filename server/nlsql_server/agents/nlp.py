@@ -1,25 +1,125 @@
-"""The NLP agent: picks the engine for a question and asks it for SQL."""
+"""The NLP agent: picks the engine for a question, and drives the LLM's retry loop.
+
+Engines: `offline` (deterministic, no network), `llm` (an OpenAI-compatible model) and `auto`,
+the default: the offline engine when it is confident, else the LLM when one is configured. The
+caller hands `answer` a `run` coroutine that checks and executes SQL; when the LLM's SQL is
+refused or fails, the agent asks the model again with the error, at most `LlmConfig.retries`
+times. The engines stay pure: only `run` touches the database.
+"""
 
 from __future__ import annotations
 
-from ..engines.base import Engine, EngineContext, Generated
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from anyio import to_thread
+
+from ..engines.base import EngineContext, Generated
+from ..engines.llm import Attempt, LlmConfig, LlmEngine
 from ..engines.offline import OfflineEngine
-from ..exceptions import InvalidParams
+from ..exceptions import CannotAnswer, InvalidParams, NlsqlError, QueryFailed, UnsafeSql
+from ..settings import Settings
+
+__all__ = ["ENGINES", "Answered", "NlpAgent"]
+
+ENGINES = ("auto", "offline", "llm")
+T = TypeVar("T")
+Run = Callable[[Generated], Awaitable[T]]
+Retrying = Callable[[str], Awaitable[None]]
+
+
+async def _quiet(message: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Answered(Generic[T]):
+    """The SQL that ran, what `run` returned for it, and the failed tries before it."""
+
+    generated: Generated
+    result: T
+    attempts: list[Attempt] = field(default_factory=list)
 
 
 class NlpAgent:
-    """Holds the engines a server offers; `generate` routes a question to the chosen one."""
+    """Holds the engines a server offers; `answer` routes a question and runs its SQL."""
 
-    def __init__(self, default_engine: str = "offline") -> None:
-        self.engines: dict[str, Engine] = {"offline": OfflineEngine()}
-        self.default_engine = default_engine
+    def __init__(
+        self,
+        default_engine: str = "auto",
+        llm: LlmConfig | None = None,
+        auto_min_confidence: float = 0.7,
+    ) -> None:
+        self.offline = OfflineEngine()
+        self.llm = LlmEngine(llm or LlmConfig())
+        self.default_engine = self._known(default_engine)
+        self.auto_min_confidence = auto_min_confidence
 
-    def generate(self, question: str, context: EngineContext, engine: str | None) -> Generated:
-        name = engine or self.default_engine
-        chosen = self.engines.get(name)
-        if chosen is None:
+    @classmethod
+    def from_settings(cls, settings: Settings) -> NlpAgent:
+        return cls(settings.engine, LlmConfig.from_settings(settings), settings.auto_min_confidence)
+
+    async def answer(
+        self,
+        question: str,
+        context: EngineContext,
+        engine: str | None,
+        run: Run[T],
+        retrying: Retrying = _quiet,
+    ) -> Answered[T]:
+        """Generate SQL with the chosen engine and `run` it; LLM SQL that fails is retried."""
+        name = self._known(engine or self.default_engine)
+        if name == "llm":
+            self.llm.config.require()
+        if name in ("offline", "auto"):
+            try:
+                generated = await to_thread.run_sync(self.offline.generate, question, context)
+            except CannotAnswer:
+                if name == "offline" or not self.llm.configured:
+                    raise
+            else:
+                confident = generated.confidence >= self.auto_min_confidence
+                if name == "offline" or confident or not self.llm.configured:
+                    return Answered(generated, await run(generated))
+        return await self._llm(question, context, run, retrying)
+
+    async def _llm(
+        self, question: str, context: EngineContext, run: Run[T], retrying: Retrying
+    ) -> Answered[T]:
+        attempts: list[Attempt] = []
+        while True:
+            try:
+                generated = await to_thread.run_sync(
+                    self.llm.generate, question, context, tuple(attempts)
+                )
+            except (CannotAnswer, UnsafeSql) as exc:
+                if "reply" not in exc.data:
+                    raise
+                self._retry_or_raise(exc, attempts, exc.data["reply"])
+                await retrying(exc.message)
+                continue
+            try:
+                return Answered(generated, await run(generated), attempts)
+            except (UnsafeSql, QueryFailed) as exc:
+                self._retry_or_raise(exc, attempts, generated.sql)
+                await retrying(exc.message)
+
+    def _retry_or_raise(self, exc: NlsqlError, attempts: list[Attempt], sql: str) -> None:
+        """Record the failed try, or raise `exc` (with the tries) when no retry is left."""
+        if len(attempts) >= self.llm.config.retries:
+            exc.data["attempts"] = [{"sql": a.sql, "error": a.error} for a in attempts] + [
+                {"sql": sql, "error": exc.message}
+            ]
+            raise exc
+        attempts.append(Attempt(sql, exc.message))
+
+    def _known(self, name: str) -> str:
+        if name not in ENGINES:
             raise InvalidParams(
-                f"Unknown engine {name!r}. Engines: {', '.join(self.engines)}.",
-                engines=list(self.engines),
+                f"Unknown engine {name!r}. Engines: {', '.join(ENGINES)}.", engines=list(ENGINES)
             )
-        return chosen.generate(question, context)
+        return name
+
+    def close(self) -> None:
+        self.llm.close()

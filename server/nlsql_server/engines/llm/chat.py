@@ -1,0 +1,91 @@
+"""One chat completion through the `openai` SDK, guarded by a time-out and a breaker.
+
+The single place where the SDK's exceptions become ours (`LlmUnavailable`), so the rest of the
+engine never sees a provider's error types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import openai
+
+from .breaker import Breaker
+from .config import LlmConfig
+from .errors import LlmUnavailable
+
+__all__ = ["ChatClient", "Message"]
+
+Message = dict[str, str]
+
+
+class ChatClient:
+    """Sends messages to the configured endpoint and returns the reply's text."""
+
+    def __init__(self, config: LlmConfig, breaker: Breaker | None = None) -> None:
+        self.config = config
+        self.breaker = breaker or Breaker(config.breaker_failures, config.breaker_reset)
+        self._client = openai.OpenAI(
+            base_url=config.base_url,
+            api_key=config.api_key,
+            timeout=config.timeout,
+            # The breaker and the SQL retry loop decide about repeats; the SDK's own retries
+            # would multiply the time a user waits behind a dead endpoint.
+            max_retries=0,
+        )
+
+    def complete(self, messages: Sequence[Message]) -> str:
+        """The reply text; `LlmUnavailable` when the endpoint fails, times out or is shut off."""
+        wait = self.breaker.retry_in()
+        if wait > 0:
+            raise LlmUnavailable(
+                f"The LLM at {self.config.base_url} failed {self.breaker.consecutive_failures} "
+                f"times in a row; it is not asked again for {wait:.0f} s.",
+                retry_in=round(wait, 1),
+            )
+        options: dict[str, Any] = {"max_tokens": self.config.max_tokens}
+        if self.config.temperature is not None:
+            options["temperature"] = self.config.temperature
+        try:
+            response = self._client.chat.completions.create(
+                model=self.config.model or "",
+                messages=list(messages),  # type: ignore[arg-type]
+                **options,
+            )
+        except openai.APITimeoutError as exc:
+            self.breaker.record_failure()
+            raise LlmUnavailable(
+                f"The LLM at {self.config.base_url} did not answer within "
+                f"{self.config.timeout:g} s (NLSQL_LLM_TIMEOUT).",
+                timeout=self.config.timeout,
+            ) from exc
+        except openai.APIConnectionError as exc:
+            self.breaker.record_failure()
+            raise LlmUnavailable(
+                f"The LLM at {self.config.base_url} could not be reached: {exc}."
+            ) from exc
+        except openai.APIStatusError as exc:
+            if exc.status_code >= 500 or exc.status_code == 429:
+                self.breaker.record_failure()
+            raise LlmUnavailable(
+                f"The LLM at {self.config.base_url} answered HTTP {exc.status_code}: "
+                f"{_detail(exc)}",
+                status=exc.status_code,
+            ) from exc
+        self.breaker.record_success()
+        choices = response.choices or []
+        content = choices[0].message.content if choices else None
+        return content or ""
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _detail(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+    return exc.message

@@ -1,0 +1,46 @@
+"""What a model must be told about each SQL dialect.
+
+Small models write the dialect they saw most (MySQL's YEAR() and DATE_FORMAT() into SQLite,
+SQLite's strftime() into MySQL); naming the right functions in the prompt avoids most of it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["guidance", "display_name"]
+
+_NAMES = {"sqlite": "SQLite", "mysql": "MySQL", "tidb": "TiDB", "postgres": "PostgreSQL"}
+
+_GUIDANCE = {
+    "sqlite": (
+        "Dates are stored as text 'YYYY-MM-DD'. Use strftime('%Y', col) for the year, "
+        "strftime('%Y-%m', col) for the month, strftime('%m', col) for the month number, "
+        "and date('now') or date literals for comparisons ('2024-01-01').",
+        "Never use YEAR(), MONTH(), DAY(), QUARTER(), DATE_FORMAT(), EXTRACT(), NOW(), "
+        "CURDATE(), DATE_SUB() or INTERVAL: SQLite has none of them.",
+        "A quarter is (CAST(strftime('%m', col) AS INTEGER) + 2) / 3.",
+        "Concatenate with ||, not CONCAT(). Divide with 1.0 * a / b to avoid integer division.",
+        "Use LIMIT n; never TOP n. Compare text case-insensitively with LOWER(col) = 'value'.",
+    ),
+    "mysql": (
+        "Use YEAR(col), MONTH(col), QUARTER(col) and DATE_FORMAT(col, '%Y-%m') for dates; "
+        "never strftime() or julianday(), which MySQL does not have.",
+        "Quote identifiers with backticks when needed, never double quotes.",
+        "Concatenate with CONCAT(a, b). Use LIMIT n; never TOP n.",
+        "With GROUP BY, every selected column that is not aggregated must be grouped.",
+    ),
+    "postgres": (
+        "Use EXTRACT(YEAR FROM col), DATE_TRUNC('month', col) and TO_CHAR(col, 'YYYY-MM').",
+        "Quote identifiers with double quotes when needed. Use LIMIT n.",
+    ),
+}
+_GUIDANCE["tidb"] = _GUIDANCE["mysql"]
+
+
+def display_name(dialect: str) -> str:
+    """The dialect as people name it: `sqlite` → SQLite."""
+    return _NAMES.get(dialect, dialect)
+
+
+def guidance(dialect: str) -> tuple[str, ...]:
+    """Rules of thumb for writing `dialect`, one sentence each (none for unknown dialects)."""
+    return _GUIDANCE.get(dialect, ())

@@ -1,0 +1,24 @@
+"""The LLM engine's errors, beneath the server's tree (`nlsql_server.exceptions`).
+
+    InvalidParams
+    └── LlmNotConfigured      llm_not_configured   (`--engine llm` with no endpoint set up)
+    NlsqlError
+    └── LlmUnavailable        llm_unavailable      (time-out, refused, API error, breaker open)
+
+Replies the model gets wrong are not new kinds: no SQL in the reply is `CannotAnswer`, anything
+but one read-only statement is `UnsafeSql` (from `safety`), a failed run is `QueryFailed`.
+"""
+
+from __future__ import annotations
+
+from ...exceptions import InvalidParams, NlsqlError
+
+__all__ = ["LlmNotConfigured", "LlmUnavailable"]
+
+
+class LlmNotConfigured(InvalidParams):
+    code = "llm_not_configured"
+
+
+class LlmUnavailable(NlsqlError):
+    code = "llm_unavailable"

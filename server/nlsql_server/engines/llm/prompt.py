@@ -1,0 +1,173 @@
+"""The chat messages for one question: instructions, the linked schema, and the conversation.
+
+The system message holds what the model needs to know about the database — only the tables the
+question is about (`relevance.Selection`), with their keys, sample values of their text columns,
+the glossary terms over them, the dialect's rules and a few verified examples. Earlier turns of
+the session follow as user/assistant pairs, so a follow-up reads like one; failed attempts at
+this question come last, each with the error it met.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot.errors import SqlglotError
+
+from ...databases.base import Column, Table
+from ...glossary import Term
+from ..base import EngineContext
+from .chat import Message
+from .dialects import display_name, guidance
+from .examples import Example
+from .relevance import Selection
+
+__all__ = ["Attempt", "build_messages"]
+
+#: Values shown per text column, and columns per table, at most.
+_VALUES_SHOWN = 8
+_COLUMNS_SHOWN = 40
+#: Earlier turns of the session that go into the prompt, at most (the latest ones).
+_TURNS_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """An earlier try at the same question: the SQL (or reply) and why it was not good."""
+
+    sql: str
+    error: str
+
+
+def build_messages(
+    question: str,
+    context: EngineContext,
+    selection: Selection,
+    examples: Sequence[Example] = (),
+    attempts: Sequence[Attempt] = (),
+) -> list[Message]:
+    messages: list[Message] = [{"role": "system", "content": _system(context, selection, examples)}]
+    for turn in context.history[-_TURNS_SHOWN:]:
+        messages.append({"role": "user", "content": turn.question})
+        messages.append({"role": "assistant", "content": _fenced(turn.sql)})
+    messages.append({"role": "user", "content": question})
+    for attempt in attempts:
+        messages.append({"role": "assistant", "content": _fenced(attempt.sql)})
+        messages.append(
+            {
+                "role": "user",
+                "content": f"That query failed: {attempt.error}\n"
+                "Write a corrected query for the same question, following the rules.",
+            }
+        )
+    return messages
+
+
+def _system(context: EngineContext, selection: Selection, examples: Sequence[Example]) -> str:
+    dialect = display_name(context.dialect)
+    rules = [
+        "Use only the tables and columns listed below; join tables on the keys shown.",
+        *guidance(context.dialect),
+        "Give readable names to computed columns (AS total_revenue).",
+        'A question may refine the previous one ("now only for Europe", "same but per '
+        'quarter"): then change the previous query accordingly.',
+        "Reply with the query in one ```sql code block and nothing else.",
+    ]
+    parts = [
+        f"You write {dialect} SQL for a data analyst. Answer each question with exactly one "
+        "read-only query (SELECT or WITH) on the database described below.",
+        "Rules:\n" + "\n".join(f"- {rule}" for rule in rules),
+        f"Tables ({dialect}):\n\n" + "\n\n".join(_tables(context, selection)),
+    ]
+    terms = _terms(context, selection)
+    if terms:
+        parts.append("Business terms:\n" + "\n".join(terms))
+    if context.years:
+        first, last = context.years
+        parts.append(
+            f'The data runs from {first} to {last}: read "this year" as {last} and '
+            f'"last year" as {last - 1}.'
+        )
+    if examples:
+        parts.append(
+            "Examples:\n\n"
+            + "\n\n".join(
+                f"Question: {e.question}\n{_fenced(e.sql_in(context.dialect))}" for e in examples
+            )
+        )
+    return "\n\n".join(parts)
+
+
+def _tables(context: EngineContext, selection: Selection) -> list[str]:
+    described = []
+    for name in selection.tables:
+        table = context.schema.table(name)
+        if table is not None:
+            described.append(_table(table, context, selection))
+    return described
+
+
+def _table(table: Table, context: EngineContext, selection: Selection) -> str:
+    keys = {fk.column.lower(): fk for fk in table.foreign_keys}
+    named = [c for c in table.columns if (table.name, c.name) in selection.columns]
+    columns = list(dict.fromkeys([*named, *table.columns]))[:_COLUMNS_SHOWN]
+    columns.sort(key=table.columns.index)
+    lines = []
+    for column in columns:
+        line = f"  {column.name} {column.type or 'TEXT'}"
+        if column.primary_key:
+            line += " PRIMARY KEY"
+        fk = keys.get(column.name.lower())
+        if fk is not None:
+            line += f" REFERENCES {fk.ref_table}({fk.ref_column})"
+        values = _values(table, column, context, selection)
+        if values:
+            line += f"  -- e.g. {values}"
+        lines.append(line)
+    rows = f"  -- {table.row_count} rows" if table.row_count is not None else ""
+    return f"CREATE TABLE {table.name} ({rows}\n" + ",\n".join(lines) + "\n);"
+
+
+def _values(table: Table, column: Column, context: EngineContext, selection: Selection) -> str:
+    known = context.values.get((table.name, column.name))
+    if not known:
+        return ""
+    matched = selection.values.get((table.name, column.name), ())
+    shown = list(dict.fromkeys([*matched, *known]))[:_VALUES_SHOWN]
+    more = f" ({len(known)} values)" if len(known) > len(shown) else ""
+    return ", ".join(_literal(v) for v in shown) + more
+
+
+def _literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _terms(context: EngineContext, selection: Selection) -> list[str]:
+    chosen = set(selection.tables)
+    lines = []
+    for term in context.glossary.terms:
+        if term.tables and not set(term.tables) <= chosen:
+            continue
+        lines.append(f"- {' / '.join(term.names)}: {_term(term, context)}")
+    return lines
+
+
+def _term(term: Term, context: EngineContext) -> str:
+    def sql(text: str) -> str:
+        try:
+            return sqlglot.transpile(text, read=context.glossary.dialect, write=context.dialect)[0]
+        except SqlglotError:
+            return text
+
+    if term.kind == "measure" and term.value and term.aggregate:
+        text = f"{term.aggregate.upper()}({sql(term.value)})"
+        if term.filter:
+            text += f" over rows where {sql(term.filter)}"
+    else:
+        text = f"rows where {sql(term.filter or '')}"
+    return text + (f" ({term.description})" if term.description else "")
+
+
+def _fenced(sql: str) -> str:
+    return f"```sql\n{sql.strip()}\n```"

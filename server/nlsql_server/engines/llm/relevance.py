@@ -1,0 +1,137 @@
+"""Which part of the schema a question is about, so a 500-table database fits in a prompt.
+
+Reuses the offline engine's reading of a question (`SchemaIndex` phrases, `link`): every table,
+column, value and glossary term the question names scores its table; tables the previous turns
+queried score too (follow-ups). The best tables are kept, then the tables that join them, then
+their direct neighbours while room is left. Columns the question named are listed first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from ..base import EngineContext
+from ..offline.linking import Role, link
+from ..offline.schema_index import ColumnLink, SchemaIndex, TableLink, TermLink, ValueLink
+from ..offline.words import tokenize
+
+__all__ = ["Selection", "SchemaRanker"]
+
+#: Contexts whose schema index is kept (the server reuses one context per database).
+_KEPT_INDEXES = 16
+_TABLE_WEIGHT = 3.0
+_COLUMN_WEIGHT = 2.0
+_HISTORY_WEIGHT = 2.0
+_PARTIAL_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The tables a prompt describes (most relevant first) and the columns the question named."""
+
+    tables: tuple[str, ...]
+    columns: frozenset[tuple[str, str]] = frozenset()
+    #: Values the question matched: (table, column) → values, shown first among the samples.
+    values: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+
+
+class SchemaRanker:
+    """Ranks a context's tables for a question; keeps one schema index per context."""
+
+    def __init__(self, max_tables: int = 8) -> None:
+        self.max_tables = max_tables
+        self._indexes: dict[int, tuple[EngineContext, SchemaIndex]] = {}
+        self._lock = threading.Lock()
+
+    def select(self, question: str, context: EngineContext) -> Selection:
+        index = self._index(context)
+        scores: Counter[str] = Counter()
+        columns: set[tuple[str, str]] = set()
+        values: dict[tuple[str, str], list[str]] = {}
+        for mention in link(tokenize(question), index):
+            if mention.role is Role.UNKNOWN:
+                for table in _partial_matches(mention.text, index):
+                    scores[table] += _PARTIAL_WEIGHT
+                continue
+            share = 1.0 / max(1, len(mention.links))
+            for found in mention.links:
+                if isinstance(found, TableLink):
+                    scores[found.table] += _TABLE_WEIGHT * share
+                elif isinstance(found, ColumnLink | ValueLink):
+                    scores[found.table] += _COLUMN_WEIGHT * share
+                    columns.add((found.table, found.column))
+                    if isinstance(found, ValueLink):
+                        values.setdefault((found.table, found.column), []).append(found.value)
+                elif isinstance(found, TermLink):
+                    for table in found.term.tables:
+                        if table in index.tables:
+                            scores[table] += _TABLE_WEIGHT * share
+        for turn in context.history[-2:]:
+            for table in _tables_of(turn.sql, context.dialect, index):
+                scores[table] += _HISTORY_WEIGHT
+        chosen = self._expand([t for t, _ in scores.most_common()], index)
+        return Selection(
+            tables=tuple(chosen),
+            columns=frozenset(c for c in columns if c[0] in chosen),
+            values={k: tuple(v) for k, v in values.items() if k[0] in chosen},
+        )
+
+    def _expand(self, ranked: list[str], index: SchemaIndex) -> list[str]:
+        """The best tables, the tables on the join paths between them, then neighbours."""
+        if not ranked:
+            every = list(index.tables)
+            return every if len(every) <= self.max_tables else []
+        chosen = ranked[: self.max_tables]
+        anchor = chosen[0]
+        paths = index.graph.paths(anchor)
+        for table in list(chosen[1:]):
+            for edge in paths.get(table, (0, ()))[1]:
+                if edge.other not in chosen and len(chosen) < self.max_tables:
+                    chosen.append(edge.other)
+        for table in list(chosen):
+            for other in sorted(index.graph.paths(table)):
+                if len(chosen) >= self.max_tables:
+                    return chosen
+                # Direct neighbours only: one key away from a chosen table.
+                if other not in chosen and len(index.graph.paths(table)[other][1]) == 1:
+                    chosen.append(other)
+        return chosen
+
+    def _index(self, context: EngineContext) -> SchemaIndex:
+        with self._lock:
+            kept = self._indexes.get(id(context))
+            if kept is not None and kept[0] is context:
+                return kept[1]
+        index = SchemaIndex(context)
+        with self._lock:
+            if len(self._indexes) >= _KEPT_INDEXES:
+                self._indexes.pop(next(iter(self._indexes)))
+            self._indexes[id(context)] = (context, index)
+        return index
+
+
+def _partial_matches(word: str, index: SchemaIndex) -> list[str]:
+    """Tables whose name shares a long stem with a word the linker did not know."""
+    stem = word.lower()[:5]
+    if len(stem) < 4:
+        return []
+    return [
+        name for name, facts in index.tables.items() if any(w.startswith(stem) for w in facts.words)
+    ]
+
+
+def _tables_of(sql: str, dialect: str, index: SchemaIndex) -> list[str]:
+    """The schema tables an earlier turn's SQL read."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except SqlglotError:
+        return []
+    by_lower = {name.lower(): name for name in index.tables}
+    found = (by_lower.get(t.name.lower()) for t in tree.find_all(exp.Table))
+    return list(dict.fromkeys(t for t in found if t))

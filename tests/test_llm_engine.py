@@ -302,7 +302,8 @@ def test_the_engine_is_chosen_per_server(llm_server: ScriptedLlm, data_dir: Path
     services = services_for(llm_server, data_dir, engine="llm")
     llm_server.enqueue(fenced(GOOD_SQL))
     assert ask(services, "top 5 customers", database="retail")["engine"] == "llm"
-    offline = ask(services, "top 5 customers", database="retail", engine="offline")
+    seed = "top 5 customers by total purchase amount"
+    offline = ask(services, seed, database="retail", engine="offline")
     assert offline["engine"] == "offline" and len(llm_server.requests) == 1
 
 

@@ -32,7 +32,7 @@ class Services:
         services = cls(
             settings=settings,
             registry=Registry(settings),
-            contexts=ContextCache(),
+            contexts=ContextCache(settings.reference_date, settings.offline_min_confidence),
             sessions=build_store(settings.redis_url, settings.session_ttl),
             nlp=NlpAgent.from_settings(settings),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import platformdirs
@@ -51,6 +52,11 @@ class Settings(BaseSettings):
     #: New attempts after LLM SQL that was refused or failed, each carrying the error.
     llm_retries: int = 2
     llm_temperature: float | None = None
+    #: The day relative periods ("last year", "this quarter") count from; unset: the latest date
+    #: in each database (`NLSQL_REFERENCE_DATE=2025-12-31`).
+    reference_date: date | None = None
+    #: Below this confidence the offline engine answers "can't answer" with what it understood.
+    offline_min_confidence: float = 0.5
     #: Serve the WebSocket endpoint (off for proxies that block WebSockets).
     websocket: bool = True
     #: Keep sessions in this Redis (`NLSQL_REDIS_URL`, shared by replicas); unset: in memory.

@@ -6,6 +6,7 @@ It is the only code that runs SQL: `run` checks every statement with `safety` fi
 from __future__ import annotations
 
 import threading
+from datetime import date
 from typing import Any
 
 import sqlglot
@@ -13,10 +14,13 @@ import sqlglot
 from ..databases import safety
 from ..databases.base import Database, DatabaseSchema, QueryResult
 from ..engines.base import EngineContext
+from ..engines.offline.words import name_words
 from ..glossary import Glossary
 
 #: A text column with at most this many distinct values is indexed for value matching.
 MAX_INDEXED_VALUES = 200
+#: Words of date columns that hold planned days, not events: they do not fix "today".
+_PLANNED = {"due", "deadline", "expiry", "expires", "expiration", "planned", "until", "end"}
 
 
 def run(database: Database, sql: str, limit: int) -> QueryResult:
@@ -32,9 +36,11 @@ def _quote(identifier: str, dialect: str) -> str:
 class ContextCache:
     """Engine contexts per database, rebuilt when the database's schema object changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, reference_date: date | None = None, min_confidence: float = 0.5) -> None:
         self._cache: dict[str, tuple[DatabaseSchema, EngineContext]] = {}
         self._lock = threading.Lock()
+        self.reference_date = reference_date
+        self.min_confidence = min_confidence
 
     def get(self, database: Database, glossary: Glossary) -> EngineContext:
         schema = database.schema()
@@ -42,22 +48,33 @@ class ContextCache:
             cached = self._cache.get(database.name)
             if cached is not None and cached[0] is schema:
                 return cached[1]
-        context = build_context(database, schema, glossary)
+        context = build_context(
+            database, schema, glossary, self.reference_date, self.min_confidence
+        )
         with self._lock:
             self._cache[database.name] = (schema, context)
         return context
 
 
-def build_context(database: Database, schema: DatabaseSchema, glossary: Glossary) -> EngineContext:
-    """Schema, glossary, distinct values of categorical text columns, and the span of years."""
+def build_context(
+    database: Database,
+    schema: DatabaseSchema,
+    glossary: Glossary,
+    reference_date: date | None = None,
+    min_confidence: float = 0.5,
+) -> EngineContext:
+    """Schema, glossary, distinct values of categorical text columns and of 0/1 flags, the span
+    of years, and the reference date (given, else the latest event date in the data)."""
     values: dict[tuple[str, str], list[str]] = {}
     first_year: int | None = None
     last_year: int | None = None
+    latest: str | None = None
     dialect = database.dialect
     for table in schema.tables:
         if not table.row_count:
             continue
         tname = _quote(table.name, dialect)
+        keys = {fk.column for fk in table.foreign_keys}
         for column in table.columns:
             cname = _quote(column.name, dialect)
             if column.kind == "text" and not column.primary_key:
@@ -65,16 +82,34 @@ def build_context(database: Database, schema: DatabaseSchema, glossary: Glossary
                 if count and count <= MAX_INDEXED_VALUES:
                     found = database.distinct_values(table.name, column.name, MAX_INDEXED_VALUES)
                     values[(table.name, column.name)] = [str(v) for v in found]
+            elif column.kind == "integer" and not column.primary_key and column.name not in keys:
+                low, high = _row(database, f"SELECT MIN({cname}), MAX({cname}) FROM {tname}")
+                if low in (0, 1) and high in (0, 1):
+                    values[(table.name, column.name)] = ["0", "1"]  # a flag: "discontinued"
             elif column.kind == "date":
-                low = _scalar(database, f"SELECT MIN({cname}) FROM {tname}")
-                high = _scalar(database, f"SELECT MAX({cname}) FROM {tname}")
+                low, high = _row(database, f"SELECT MIN({cname}), MAX({cname}) FROM {tname}")
                 if low and high:
                     first_year = min(first_year or 9999, int(str(low)[:4]))
                     last_year = max(last_year or 0, int(str(high)[:4]))
+                    if not _PLANNED & set(name_words(column.name)):
+                        latest = max(latest or "", str(high)[:10])
     years = (first_year, last_year) if first_year and last_year else None
+    if reference_date is None and latest:
+        reference_date = date.fromisoformat(latest)
     return EngineContext(
-        schema=schema, dialect=dialect, glossary=glossary, values=values, years=years
+        schema=schema,
+        dialect=dialect,
+        glossary=glossary,
+        values=values,
+        years=years,
+        reference_date=reference_date,
+        min_confidence=min_confidence,
     )
+
+
+def _row(database: Database, sql: str) -> tuple[Any, ...]:
+    rows = database.execute(sql, 1).rows
+    return tuple(rows[0]) if rows else (None, None)
 
 
 def _scalar(database: Database, sql: str) -> Any:

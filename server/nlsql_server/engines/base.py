@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from ..databases.base import DatabaseSchema
@@ -35,6 +36,11 @@ class EngineContext:
     years: tuple[int, int] | None = None
     #: Earlier turns of this session on this database, oldest first.
     history: Sequence[PriorTurn] = ()
+    #: The day "this year" and "last month" count from: a setting, else the latest date found
+    #: in the data (due dates and other planned dates aside).
+    reference_date: date | None = None
+    #: Below this confidence the offline engine says what it understood instead of answering.
+    min_confidence: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -67,9 +67,46 @@ def build(plan: Plan, index: SchemaIndex) -> exp.Select:
             part for c in conditions for part in (c.flatten() if isinstance(c, exp.And) else [c])
         ]
         select = select.where(exp.and_(*flat, copy=False), copy=False)
+    if plan.having is not None and plan.measure is not None:
+        op, number = plan.having
+        test = _COMPARE[op](this=_measure(plan, index), expression=_number(number))
+        select = select.having(test, copy=False)
     if plan.limit is not None:
         select = select.limit(plan.limit, copy=False)
+    if plan.outer is not None:
+        return _outer(select, plan)
     return select
+
+
+_COMPARE: dict[str, type[exp.Binary]] = {
+    ">": exp.GT, ">=": exp.GTE, "<": exp.LT, "<=": exp.LTE, "=": exp.EQ,
+}  # fmt: skip
+
+
+def _number(number: float) -> exp.Literal:
+    return exp.Literal.number(int(number) if number == int(number) else number)
+
+
+def _outer(inner: exp.Select, plan: Plan) -> exp.Select:
+    """One row over the groups: how many there are, or the average of their measures."""
+    assert plan.measure is not None and plan.outer is not None
+    measure = exp.Column(this=identifier(_measure_name(plan)), table=identifier("per_group"))
+    if plan.outer == "count":
+        value: exp.Expr = exp.Count(this=exp.Star())
+        name = f"{plan.dims[0].name}_count" if plan.dims else "count"
+    else:
+        functions = {"avg": exp.Avg, "max": exp.Max, "min": exp.Min, "sum": exp.Sum}
+        value = functions[plan.outer](this=measure)
+        name = f"{plan.outer}_{_measure_name(plan)}"
+    return exp.select(exp.alias_(value, identifier(name), copy=False)).from_(
+        inner.subquery(alias="per_group", copy=False), copy=False
+    )
+
+
+def _measure_name(plan: Plan) -> str:
+    assert plan.measure is not None
+    names = [d.name for d in plan.dims]
+    return plan.measure.name if plan.measure.name not in names else f"{plan.measure.name}_value"
 
 
 def _listing(select: exp.Select, plan: Plan, index: SchemaIndex) -> exp.Select:
@@ -78,22 +115,25 @@ def _listing(select: exp.Select, plan: Plan, index: SchemaIndex) -> exp.Select:
     if plan.distinct:
         select = select.distinct(copy=False)
     keys = table.primary_key or [table.columns[0].name]
-    return select.order_by(*(column(plan.root, k) for k in keys), copy=False)
+    by = [exp.Ordered(this=column(plan.root, k)) for k in keys]
+    if plan.sort is not None:
+        desc = plan.order == "desc"
+        by.insert(0, exp.Ordered(this=column(*plan.sort), desc=desc, nulls_first=not desc))
+    return select.order_by(*by, copy=False)
 
 
 def _aggregate(select: exp.Select, plan: Plan, index: SchemaIndex) -> exp.Select:
     assert plan.measure is not None
     names = [d.name for d in plan.dims]
-    measure_name = (
-        plan.measure.name if plan.measure.name not in names else f"{plan.measure.name}_value"
-    )
+    measure_name = _measure_name(plan)
     for dim in plan.dims:
         value, keys = _dimension(dim, index)
         select = select.select(exp.alias_(value, identifier(dim.name), copy=False), copy=False)
         select = select.group_by(*keys, copy=False)
-    select = select.select(
-        exp.alias_(_measure(plan, index), identifier(measure_name), copy=False), copy=False
-    )
+    value = _share(plan, index) if plan.share else _measure(plan, index)
+    select = select.select(exp.alias_(value, identifier(measure_name), copy=False), copy=False)
+    if plan.outer is not None:
+        return select
     by_measure = exp.Column(this=identifier(measure_name))
     # NULLs sort first ascending in both dialects; saying so keeps sqlglot from adding NULLS LAST.
     by_dims = [exp.Ordered(this=exp.Column(this=identifier(n)), nulls_first=True) for n in names]
@@ -108,9 +148,35 @@ def _aggregate(select: exp.Select, plan: Plan, index: SchemaIndex) -> exp.Select
     return select
 
 
+def _share(plan: Plan, index: SchemaIndex) -> exp.Expr:
+    """100 × the part meeting the conditions ÷ the whole; or each group's part of all groups."""
+    whole = _measure(plan, index)
+    hundred = exp.Literal.number("100.0")
+    if not plan.conditions:
+        total = exp.Window(this=exp.Sum(this=whole.copy()))
+        return exp.Div(this=exp.Mul(this=hundred, expression=whole), expression=total)
+    parts = [_condition(f, index) for f in plan.conditions]
+    condition = parts[0] if len(parts) == 1 else exp.and_(*parts, copy=False)
+    measure = plan.measure
+    assert measure is not None
+    if measure.aggregate == "count_distinct":
+        assert measure.column is not None
+        case = exp.Case(ifs=[exp.If(this=condition, true=column(measure.table, measure.column))])
+        part: exp.Expr = exp.Count(this=exp.Distinct(expressions=[case]))
+    else:
+        inner = whole.this if measure.aggregate != "count" else exp.Literal.number(1)
+        case = exp.Case(ifs=[exp.If(this=condition, true=inner.copy())])
+        part = exp.Sum(this=case.else_(exp.Literal.number(0), copy=False))
+    divisor = exp.Nullif(this=whole, expression=exp.Literal.number(0))
+    return exp.Div(this=exp.Mul(this=hundred, expression=part), expression=divisor)
+
+
 def _measure(plan: Plan, index: SchemaIndex) -> exp.Expr:
     measure = plan.measure
     assert measure is not None
+    if measure.aggregate == "count_distinct":
+        assert measure.column is not None
+        return exp.Count(this=exp.Distinct(expressions=[column(measure.table, measure.column)]))
     if measure.aggregate == "count":
         if not plan.distinct:
             return exp.Count(this=exp.Star())
@@ -182,7 +248,17 @@ def _condition(f: Filter, index: SchemaIndex) -> exp.Expr:
         assert f.term is not None and f.term.filter
         condition = _glossary(f.term.filter, index)
         return exp.Not(this=exp.Paren(this=condition)) if f.negated else condition
+    if f.kind == "absent":
+        return exp.Not(this=exp.Exists(this=_related(f, index)))
     target = column(f.table, f.column)
+    if f.kind == "span":
+        assert f.span is not None
+        return exp.and_(
+            exp.GTE(this=target.copy(), expression=exp.Literal.string(f.span[0])),
+            exp.LT(this=target.copy(), expression=exp.Literal.string(f.span[1])),
+        )
+    if f.kind == "compare":
+        return _COMPARE[f.op](this=target, expression=_number(f.number))
     if f.kind == "years" and f.months is not None:
         return _months(target, f.years[0], f.months)
     if f.kind == "years":
@@ -193,6 +269,17 @@ def _condition(f: Filter, index: SchemaIndex) -> exp.Expr:
         return exp.NEQ(this=target, expression=values[0]) if f.negated else test
     inside = exp.In(this=target, expressions=values)
     return exp.Not(this=inside) if f.negated else inside
+
+
+def _related(f: Filter, index: SchemaIndex) -> exp.Select:
+    """The rows of `f.other` that refer to the outer row (for NOT EXISTS)."""
+    link = exp.EQ(this=column(f.other, f.other_column), expression=column(f.table, f.column))
+    conditions = [link, *(_condition(inner, index) for inner in f.inner)]
+    return (
+        exp.select(exp.Literal.number(1))
+        .from_(exp.Table(this=identifier(f.other)), copy=False)
+        .where(exp.and_(*conditions, copy=False), copy=False)
+    )
 
 
 def _years(

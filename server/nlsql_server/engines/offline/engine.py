@@ -42,6 +42,13 @@ class OfflineEngine(Engine):
                 understood=understood(reading),
             )
         plan = Shaper(reading, index).plan()
+        if plan.confidence < context.min_confidence:
+            ignored = ", ".join(f"“{word}”" for word in plan.ignored) or "some words"
+            raise CannotAnswer(
+                f"I am not sure enough to answer (confidence {plan.confidence:.2f}): I could "
+                f"not place {ignored}. I understood: {plan.explanation()}",
+                understood=plan.understood(),
+            )
         sql = render(build(plan, index), context.dialect)
         return Generated(
             sql=sql,

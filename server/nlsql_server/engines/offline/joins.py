@@ -113,6 +113,10 @@ class JoinGraph:
                     edges.append(edge)
         return JoinTree(root, tuple(edges))
 
+    def children(self, table: str) -> list[tuple[str, str]]:
+        """The tables whose foreign keys refer to `table`, with those keys' columns."""
+        return [(e.other, e.other_column) for e in self._edges.get(table, ()) if not e.many_to_one]
+
     def cost(self, root: str, table: str) -> int | None:
         """What joining `table` to `root` costs, or None when no keys connect them."""
         found = self.paths(root).get(table)

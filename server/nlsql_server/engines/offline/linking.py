@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from .periods import relative_at
 from .schema_index import SYNONYMS, Link, SchemaIndex, TableLink, TermLink
 from .words import MONTH_WORDS, Token
 
@@ -30,6 +31,10 @@ class Role(Enum):
     YEAR = "year"  # value: the year
     MONTHS = "months"  # value: "first-last" month numbers: "march" → "3-3", "q2" → "4-6"
     NUMBER = "number"  # value: the number
+    COMPARE = "compare"  # value: > >= < <= ("over", "at least", "fewer than")
+    SHARE = "share"  # share, percentage, proportion
+    DISTINCT = "distinct"  # distinct, unique, different
+    RELATIVE = "relative"  # value: "this:0:year", "last:1:month", "trail:3:month" (see periods)
     FILLER = "filler"
     UNKNOWN = "unknown"
 
@@ -47,7 +52,17 @@ _GRAMMAR: dict[tuple[str, ...], tuple[Role, str]] = {
     **{(w,): (Role.RANK, "desc") for w in ("top", "best", "highest", "most", "largest", "biggest",
                                            "greatest")},
     **{(w,): (Role.RANK, "asc") for w in ("bottom", "worst", "lowest", "least", "smallest",
-                                          "fewest")},
+                                          "fewest", "cheapest")},
+    **{(w, "by"): (Role.RANK, "desc") for w in ("ranked", "sorted", "ordered", "ranking")},
+    **{(w,): (Role.COMPARE, ">") for w in ("over", "above", "exceeding", "exceeds")},
+    **{(w, "than"): (Role.COMPARE, ">") for w in ("more", "greater", "higher", "larger", "bigger")},
+    **{(w,): (Role.COMPARE, "<") for w in ("under", "below")},
+    **{(w, "than"): (Role.COMPARE, "<") for w in ("less", "fewer", "lower", "smaller")},
+    ("at", "least"): (Role.COMPARE, ">="), ("at", "most"): (Role.COMPARE, "<="),
+    ("no", "more", "than"): (Role.COMPARE, "<="), ("or", "more"): (Role.COMPARE, ">="),
+    **{(w,): (Role.SHARE, "") for w in ("share", "percentage", "percent", "proportion",
+                                       "fraction", "pct")},
+    **{(w,): (Role.DISTINCT, "") for w in ("distinct", "unique", "different")},
     **{(w,): (Role.GRAIN, w) for w in ("year", "quarter", "month", "day")},
     ("over", "time"): (Role.PERIODIC, "month"),
     **{(w,): (Role.PERIODIC, g) for w, g in [("yearly", "year"), ("annual", "year"),
@@ -99,7 +114,11 @@ def link(tokens: list[Token], index: SchemaIndex) -> list[Mention]:
     mentions: list[Mention] = []
     position = 0
     while position < len(tokens):
-        mention = _longest(tokens, position, index) or _single(tokens[position], position)
+        mention = (
+            relative_at(tokens, position)
+            or _longest(tokens, position, index)
+            or _single(tokens[position], position, index)
+        )
         mentions.append(mention)
         position = mention.end
     return mentions
@@ -137,7 +156,7 @@ def _verb_links(word: str, index: SchemaIndex) -> list[Link]:
     return []
 
 
-def _single(token: Token, position: int) -> Mention:
+def _single(token: Token, position: int, index: SchemaIndex) -> Mention:
     end = position + 1
     number = token.number
     if number is not None:
@@ -147,4 +166,8 @@ def _single(token: Token, position: int) -> Mention:
         )
     if token.text in FILLERS or token.lemma in FILLERS:
         return Mention(Role.FILLER, position, end, token.text)
+    near = index.near(token.lemma)
+    if near is not None:
+        # a small typo of a schema word or value ("germny", "canceled"): read as that word
+        return Mention(Role.SCHEMA, position, end, token.text, tuple(near), value="near")
     return Mention(Role.UNKNOWN, position, end, token.text, capitalised=token.capitalised)

@@ -15,7 +15,8 @@ from ...glossary import Term
 from .joins import JoinTree
 
 Grain = Literal["year", "quarter", "month", "day"]
-_AGGREGATE_WORDS = {"sum": "sum", "avg": "average", "min": "minimum", "max": "maximum"}
+_AGGREGATE_WORDS = {"sum": "sum", "avg": "average", "min": "minimum", "max": "maximum",
+                    "count": "count"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Measure:
     value: exp.Expr | None = None
 
     def describe(self) -> str:
+        if self.aggregate == "count_distinct":
+            return f"number of distinct {self.table}.{self.column}"
         if self.aggregate == "count":
             return f"number of {self.table}"
         if self.value is not None:
@@ -66,9 +69,10 @@ class Dimension:
 
 @dataclass(frozen=True)
 class Filter:
-    """A condition: a column among values, a span of years, or a glossary term's filter."""
+    """A condition: a column among values, a span of years or dates, a glossary term's filter,
+    a comparison with a number, or the absence of related rows ("never ordered")."""
 
-    kind: Literal["value", "years", "term"]
+    kind: Literal["value", "years", "term", "span", "compare", "absent"]
     table: str
     column: str = ""
     values: tuple[str, ...] = ()
@@ -78,8 +82,24 @@ class Filter:
     #: First and last month, inclusive, within the one year of `years` ("March 2024", "Q2 2025").
     months: tuple[int, int] | None = None
     term: Term | None = None
+    #: First day and the day after the last, ISO dates (kind "span").
+    span: tuple[str, str] | None = None
+    #: Operator and number (kind "compare").
+    op: str = ""
+    number: float = 0.0
+    #: The table with no matching rows, its key to `table`, and conditions on it (kind "absent").
+    other: str = ""
+    other_column: str = ""
+    inner: tuple[Filter, ...] = ()
 
     def describe(self) -> str:
+        if self.kind == "span" and self.span is not None:
+            return f"{self.table}.{self.column} from {self.span[0]} to before {self.span[1]}"
+        if self.kind == "compare":
+            return f"{self.table}.{self.column} {self.op} {self.number:g}"
+        if self.kind == "absent":
+            inner = " with " + " and ".join(f.describe() for f in self.inner) if self.inner else ""
+            return f"no {self.other}{inner}"
         if self.kind == "term" and self.term is not None:
             return ("not " if self.negated else "") + self.term.names[0]
         if self.kind == "years":
@@ -112,6 +132,16 @@ class Plan:
     limit: int | None = None
     #: Count distinct root keys because a join repeats root rows.
     distinct: bool = False
+    #: A condition on the measure of each group ("more than 20 orders"): operator, number.
+    having: tuple[str, float] | None = None
+    #: An aggregate over the groups' measures ("average number of items per order", "how many
+    #: customers have more than 20 orders"): the answer is one row.
+    outer: str | None = None
+    #: The measure as a percentage: of the rows meeting `conditions`, or (none) of all groups.
+    share: bool = False
+    conditions: tuple[Filter, ...] = ()
+    #: A listing's rows in order of this (table, column), for "the 5 highest fees".
+    sort: tuple[str, str] | None = None
     confidence: float = 1.0
     ignored: tuple[str, ...] = field(default_factory=tuple)
 
@@ -122,8 +152,16 @@ class Plan:
         else:
             text = self.measure.describe()
             text = text[0].upper() + text[1:]
+        if self.share:
+            text = "Percentage of the " + text[0].lower() + text[1:]
+            if self.conditions:
+                text += " where " + " and ".join(f.describe() for f in self.conditions)
         if self.dims:
             text += " per " + " and ".join(d.describe() for d in self.dims)
+        if self.having:
+            text += f" having {self.having[0]} {self.having[1]:g}"
+        if self.outer:
+            text = f"{_AGGREGATE_WORDS[self.outer].capitalize()} over the groups of: {text}"
         if self.filters:
             text += ", where " + " and ".join(f.describe() for f in self.filters)
         if self.order and self.limit:

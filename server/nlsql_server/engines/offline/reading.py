@@ -33,6 +33,20 @@ class MeasureMention:
     name_start: int
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """ "over 5000", "more than 20 orders": an operator, a number, and what is compared.
+
+    `counted` is the table counted after the number (a condition on a count per group);
+    otherwise `subject` is the mention before it (a column, a table's amount, or the measure).
+    """
+
+    op: str
+    number: float
+    subject: Mention | None
+    counted: Mention | None = None
+
+
 @dataclass
 class Reading:
     """What each mention of the question does, before the schema is consulted again."""
@@ -56,6 +70,21 @@ class Reading:
     limit: int | None = None
     #: The entity ranked: "top 5 *customers* by revenue", "the *customer* with the most orders".
     ranked: Mention | None = None
+    #: "ranked by", "sorted by": every row, in order, no top N.
+    unlimited: bool = False
+    comparisons: list[Comparison] = field(default_factory=list)
+    #: Rows that must have none of these ("never ordered", "without invoices"); None: unnamed.
+    absent: list[Mention | None] = field(default_factory=list)
+    #: "share", "percentage": the measure as a percentage of its total.
+    share: bool = False
+    #: "distinct countries", "unique customers": what is counted once each.
+    distinct: Mention | None = None
+    #: Relative periods ("last year") as RELATIVE mentions.
+    relative: list[Mention] = field(default_factory=list)
+    #: Text columns named with no other role ("drugs with more than ...": the group, maybe).
+    columns: list[Mention] = field(default_factory=list)
+    #: "average number of items per order": the aggregate over the per-group measure.
+    outer: str | None = None
     ignored: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -83,8 +112,8 @@ class _Reader:
             Role.GROUP: self._group, Role.WHICH: self._group, Role.RANK: self._rank,
             Role.NUMBER: self._number, Role.AGG: self._aggregate, Role.PERIODIC: self._periodic,
             Role.GRAIN: self._grain, Role.YEAR: self._year, Role.MONTHS: self._months,
-            Role.SCHEMA: self._schema,
-            Role.UNKNOWN: self._unknown,
+            Role.SCHEMA: self._schema, Role.UNKNOWN: self._unknown, Role.COMPARE: self._compare,
+            Role.SHARE: self._share, Role.DISTINCT: self._distinct, Role.RELATIVE: self._relative,
         }  # fmt: skip
         i = 0
         while i < len(self.seq):
@@ -100,7 +129,21 @@ class _Reader:
             i = following
 
     def _negation(self, i: int) -> None:
-        """ "not cancelled", "excluding unpaid": only values and glossary filters can be negated."""
+        """ "not cancelled", "excluding unpaid": values and glossary filters are negated;
+        "never ordered", "without invoices", "no appointments": rows with none of those."""
+        j = i + 1
+        while j < len(self.seq) and self.seq[j].role in (Role.PREP, Role.AND, Role.UNKNOWN):
+            j += 1
+        target = self.seq[j] if j < len(self.seq) else None
+        if target is not None and _is_table(target) and not _is_filter(target):
+            self.reading.absent.append(target)
+            self.consumed.add(j)
+            self.reading.ignored += [m.text for m in self.seq[i + 1 : j] if m.role is Role.UNKNOWN]
+            self.consumed.update(range(i + 1, j))
+            return
+        if target is None and self.seq[i].text.lower() in ("never", "without"):
+            self.reading.absent.append(None)  # "products never sold": the rows that name them
+            return
         target = next((m for m in self.seq[i + 1 :] if m.role not in (Role.PREP, Role.AND)), None)
         if target is None or target.role is not Role.SCHEMA or not _is_filter(target):
             what = f"“{self.seq[i].text} {target.text}”" if target else f"“{self.seq[i].text}”"
@@ -121,6 +164,15 @@ class _Reader:
                 reading.asked_which = reading.asked_which or which
             elif which:
                 break
+            elif (
+                j + 1 < len(seq)
+                and seq[j + 1].start == m.end
+                and _is_dimension(seq[j + 1], self.index)
+            ):
+                reading.ignored.append(m.text)  # "by sales channel": "sales" names the channel
+                self.consumed.add(j)
+                j += 1
+                continue
             elif m.role is Role.SCHEMA and is_measure_like(m, self.index):
                 reading.measures.append(MeasureMention(None, m, j))
             elif m.role is Role.UNKNOWN:
@@ -138,6 +190,9 @@ class _Reader:
         """ "top 5 customers": order, limit and the ranked entity; "the most orders": a count."""
         reading, seq = self.reading, self.seq
         reading.order = str(seq[i].value)
+        if seq[i].text.lower().split()[0] in ("ranked", "sorted", "ordered", "ranking"):
+            reading.unlimited = True
+            return i + 1
         j = i + 1
         if j < len(seq) and seq[j].role is Role.NUMBER:
             reading.limit = int(seq[j].value)
@@ -149,7 +204,8 @@ class _Reader:
             j += 1
         if j >= len(seq) or j in self.consumed:
             return i + 1
-        if seq[i].text.lower() in _COUNTING_RANKS and _is_table(seq[j]):
+        grouped = j + 1 < len(seq) and seq[j + 1].role is Role.GROUP
+        if seq[i].text.lower() in _COUNTING_RANKS and _is_table(seq[j]) and not grouped:
             reading.measures.append(MeasureMention("count", seq[j], i + 1))
             self.consumed.add(j)
         elif _is_dimension(seq[j], self.index) and seq[j].role is Role.SCHEMA:
@@ -160,7 +216,8 @@ class _Reader:
     def _number(self, i: int) -> int:
         """ "the 5 biggest customers"; any other number is not understood."""
         m = self.seq[i]
-        if i + 1 < len(self.seq) and self.seq[i + 1].role is Role.RANK and not self.reading.limit:
+        if any(other.role is Role.RANK for other in self.seq) and not self.reading.limit:
+            # "the 5 biggest customers", "the 3 countries with the lowest revenue"
             self.reading.limit = int(m.value)
         else:
             self.reading.problems.append(
@@ -170,6 +227,15 @@ class _Reader:
 
     def _aggregate(self, i: int) -> int:
         """ "total purchase amount", "number of outstanding invoices": the aggregate's target."""
+        following = self.seq[i + 1] if i + 1 < len(self.seq) else None
+        if (
+            following is not None
+            and following.role is Role.AGG
+            and following.value == "count"
+            and self.seq[i].value in ("avg", "max", "min")
+        ):
+            self.reading.outer = str(self.seq[i].value)  # "average number of items per order"
+            return i + 1
         for j in range(i + 1, len(self.seq)):
             m = self.seq[j]
             if m.role is Role.UNKNOWN or (m.role is Role.SCHEMA and _is_filter(m)):
@@ -213,8 +279,62 @@ class _Reader:
             reading.tables.append(m)
         elif is_measure_like(m, self.index):
             reading.measures.append(MeasureMention(None, m, _name_start(reading, m)))
+        elif any(isinstance(link, ColumnLink) for link in m.links):
+            reading.columns.append(m)
         else:
             reading.ignored.append(m.text)
+        return i + 1
+
+    def _compare(self, i: int) -> int:
+        """ "orders over 5000", "a fee above 200", "more than 20 orders", "revenue over 1000000"."""
+        seq, j = self.seq, i + 1
+        if j >= len(seq) or seq[j].role not in (Role.NUMBER, Role.YEAR):
+            if " " in seq[i].text.strip():  # "more than" what?
+                self.reading.problems.append(f"“{seq[i].text}” with no number after it")
+            else:
+                self.reading.ignored.append(seq[i].text)  # "over", "under": maybe a filler
+            return i + 1
+        self.consumed.add(j)
+        counted = None
+        if j + 1 < len(seq) and _is_table(seq[j + 1]) and not _is_filter(seq[j + 1]):
+            counted = seq[j + 1]
+            self.consumed.add(j + 1)
+        subject = None
+        if counted is None:
+            subject = next(
+                (m for m in reversed(seq[:i]) if m.role is Role.SCHEMA and not _is_filter(m)), None
+            )
+            measures = self.reading.measures
+            if subject is not None and not _is_table(subject) and not _term(subject):
+                # "with a fee over 300": the fee is compared, not the measure
+                measures[:] = [m for m in measures if m.mention is not subject]
+        number = float(seq[j].value)
+        self.reading.comparisons.append(Comparison(str(seq[i].value), number, subject, counted))
+        return j + (2 if counted is not None else 1)
+
+    def _share(self, i: int) -> int:
+        """ "share of orders", "percentage of revenue": what the percentage is of."""
+        self.reading.share = True
+        for j in range(i + 1, len(self.seq)):
+            m = self.seq[j]
+            if m.role is Role.UNKNOWN or (m.role is Role.SCHEMA and _is_filter(m)):
+                continue
+            if m.role is Role.SCHEMA and j not in self.consumed and _is_table(m):
+                self.reading.measures.append(MeasureMention("count", m, j))
+                self.consumed.add(j)
+            break
+        return i + 1
+
+    def _distinct(self, i: int) -> int:
+        j = i + 1
+        if j < len(self.seq) and self.seq[j].role is Role.SCHEMA and j not in self.consumed:
+            self.reading.distinct = self.seq[j]
+            self.consumed.add(j)
+            return j + 1
+        return i + 1
+
+    def _relative(self, i: int) -> int:
+        self.reading.relative.append(self.seq[i])
         return i + 1
 
     def _unknown(self, i: int) -> int:
@@ -234,10 +354,14 @@ def _rank_earlier_table(reading: Reading) -> None:
     rank = next((m for m in reading.mentions if m.role is Role.RANK), None)
     if rank is None or reading.ranked is not None or reading.dims:
         return
-    earlier = [m for m in reading.tables if m.start < rank.start]
+    earlier = sorted(
+        (m for m in reading.tables + reading.columns if m.start < rank.start), key=lambda m: m.start
+    )
     if earlier:
         reading.ranked = earlier[0]
-        reading.tables.remove(earlier[0])
+        for kept in (reading.tables, reading.columns):
+            if earlier[0] in kept:
+                kept.remove(earlier[0])
 
 
 def is_measure_like(m: Mention, index: SchemaIndex) -> bool:
@@ -267,6 +391,10 @@ def _is_dimension(m: Mention, index: SchemaIndex) -> bool:
 
 def _is_table(m: Mention) -> bool:
     return m.role is Role.SCHEMA and any(isinstance(link, TableLink) for link in m.links)
+
+
+def _term(m: Mention) -> bool:
+    return any(isinstance(link, TermLink) and link.term.kind == "measure" for link in m.links)
 
 
 def _is_filter(m: Mention) -> bool:

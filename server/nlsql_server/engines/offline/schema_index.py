@@ -7,6 +7,7 @@ and "items", `orders.total_amount` to "total amount", "amount" and "order amount
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -23,6 +24,11 @@ from .words import FUNCTION_WORDS, name_words, phrase_words
 MEASURE_WORDS = ("amount", "total", "value", "revenue", "sale", "price", "cost", "balance")
 #: Columns whose values are people's names or addresses, not categories worth matching.
 _PERSONAL = {("first", "name"), ("last", "name"), ("email",), ("phone",), ("address",)}
+#: Words before "name" that are not what a row is: `first_name` is no "first".
+_NAME_PARTS = {("first",), ("last",), ("full",), ("middle",), ("user",), ("display",), ("nick",)}
+#: A typo is similar enough and one letter away (two for long words): "germny", "canceled".
+_NEAR_CUTOFF = 0.8
+_NEAR_MIN_LENGTH = 5
 #: Question words that may stand for a schema word ("purchases" for a table `orders`).
 SYNONYMS = {
     "purchase": "order", "client": "customer", "buyer": "customer", "supplier": "vendor",
@@ -109,6 +115,22 @@ class SchemaIndex:
                 links.append(link)
         self.longest = max((len(p) for p in self.phrases), default=1)
         self._expressions: dict[str, exp.Expr] = {}
+        self._words = sorted(
+            p[0] for p in self.phrases if len(p) == 1 and len(p[0]) >= _NEAR_MIN_LENGTH - 1
+        )
+
+    def near(self, word: str) -> list[Link] | None:
+        """The links of the one-word phrase `word` is a small typo of ("germny"), if exactly one."""
+        if len(word) < _NEAR_MIN_LENGTH or not word.isalpha():
+            return None
+        close = [
+            w
+            for w in difflib.get_close_matches(word, self._words, n=3, cutoff=_NEAR_CUTOFF)
+            if w[0] == word[0] and _edits(word, w) <= (2 if len(word) >= 10 else 1)
+        ]
+        if len(close) != 1:
+            return None
+        return self.phrases[(close[0],)]
 
     def expression(self, text: str) -> exp.Expr:
         """A glossary expression parsed in the glossary's dialect (parsed once, copied out)."""
@@ -137,15 +159,30 @@ class SchemaIndex:
             if facts.measure:
                 yield facts.words + ("value",), ColumnLink(name, facts.measure)
             for column in facts.table.columns:
+                flag = self.context.values.get((name, column.name)) == ["0", "1"]
                 for words in _column_phrases(facts, column):
-                    yield words, ColumnLink(name, column.name)
+                    # a 0/1 flag ("discontinued") is a condition, not a number to add up
+                    yield (
+                        words,
+                        ValueLink(name, column.name, "1")
+                        if flag
+                        else ColumnLink(name, column.name),
+                    )
         for (table, name), values in self.context.values.items():
             if name_words(name) in _PERSONAL or table not in self.tables:
                 continue
             for value in values:
                 words = phrase_words(value)
+                if values == ["0", "1"]:
+                    break
                 if _meaningful(words) and not value.strip().isdigit() and len(value.strip()) > 1:
                     yield words, ValueLink(table, name, value)
+
+
+def _edits(a: str, b: str) -> int:
+    """Letters inserted, deleted or replaced to turn `a` into `b` (difflib's alignment)."""
+    opcodes = difflib.SequenceMatcher(None, a, b).get_opcodes()
+    return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in opcodes if tag != "equal")
 
 
 def _column_phrases(facts: TableFacts, column: Column) -> Iterator[tuple[str, ...]]:
@@ -155,6 +192,8 @@ def _column_phrases(facts: TableFacts, column: Column) -> Iterator[tuple[str, ..
     if is_key(facts.table, column) or not words:
         return
     own = words[len(facts.words) :] if words[: len(facts.words)] == facts.words else words
+    if len(own) > 1 and own[-1] in ("name", "title") and own[:-1] not in _NAME_PARTS:
+        yield own[:-1]  # `drugName`: "drugs" are named by it
     for phrase in dict.fromkeys((own, words[-1:])):
         if _meaningful(phrase):
             yield phrase

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Literal, cast
 
 from sqlglot import exp
@@ -18,8 +19,9 @@ from ...glossary import Term
 from .joins import JoinTree
 from .linking import Mention, Role
 from .measures import expression_tables, line_value, parse_column, term_root
+from .periods import span
 from .plan import Dimension, Filter, Grain, Measure, Plan
-from .reading import MeasureMention, Reading, is_measure_like
+from .reading import Comparison, MeasureMention, Reading, is_measure_like
 from .schema_index import (
     ColumnLink,
     Link,
@@ -27,6 +29,7 @@ from .schema_index import (
     TableLink,
     TermLink,
     ValueLink,
+    is_numeric,
 )
 from .words import lemma, name_words, phrase_words
 
@@ -49,28 +52,143 @@ class Shaper:
         }
 
     def plan(self) -> Plan:
+        reading = self.reading
+        self.doubts += sum(1 for m in reading.mentions if m.value == "near")
+        outer = self._regroup()
         measure = self._measure()
         root = measure.table if measure else self._listed_table()
+        having = self._having(measure)
         dims = self._dims(root, measure)
-        if measure is None and dims and self.reading.order:
+        if measure is None and dims and reading.order:
             measure = self._default_measure(dims[0])
         if measure is None and dims:
             self._fail("I could not tell what to count or add up per " + dims[0].describe() + ".")
-        if self.reading.order and not dims and (measure is None or measure.aggregate == "count"):
+        sort = self._sort(root, measure, dims)
+        if sort is not None:
+            measure = None
+        if (
+            reading.order
+            and not dims
+            and sort is None
+            and (measure is None or measure.aggregate == "count")
+        ):
             self._fail(
                 "I could not tell what to rank: name it, as in “top 5 customers by revenue”."
             )
+        if outer is None and measure is not None:
+            outer, measure = self._nested(measure, dims)
+        if outer is not None and not dims:
+            self._fail("I could not tell what to group by before taking the " + outer + ".")
         filters = self._filters(root, measure)
+        conditions: list[Filter] = []
+        if reading.share:
+            if measure is None:
+                self._fail("I could not tell what the percentage is of.")
+            conditions = [f for f in filters if f.kind in ("value", "term", "compare")]
+            filters = [f for f in filters if f not in conditions]
+            if not conditions and not dims:
+                self._fail("I could not tell which part to take the percentage of.")
         order, limit = self._order(dims)
-        tree = self._joins(root, measure, dims, filters)
+        if sort is not None:
+            order, limit = cast(Literal["asc", "desc"], reading.order), reading.limit
+        if outer is not None:
+            order, limit = None, None
+        tree = self._joins(root, measure, dims, filters + conditions)
         if tree.fans_out and measure is not None and measure.aggregate in ("sum", "avg"):
             measure = self._rebase(measure, tree)
             root = measure.table
-            tree = self._joins(root, measure, dims, filters)
-        confidence = max(0.3, 1.0 - 0.1 * self.doubts)
+            tree = self._joins(root, measure, dims, filters + conditions)
+        confidence = max(0.0, 1.0 - 0.1 * self.doubts)
         return Plan(root=root, joins=tree, measure=measure, dims=tuple(dims),
                     filters=tuple(filters), order=order, limit=limit, distinct=tree.fans_out,
-                    confidence=round(confidence, 2), ignored=tuple(self.reading.ignored))  # fmt: skip
+                    confidence=round(confidence, 2), ignored=tuple(reading.ignored),
+                    having=having, outer=outer, share=reading.share,
+                    conditions=tuple(conditions), sort=sort)  # fmt: skip
+
+    # -- conditions on groups, nested aggregates, sorted listings ------------------------------
+
+    def _regroup(self) -> str | None:
+        """ "customers with more than 20 orders": count the orders per customer, and maybe count
+        those customers ("how many customers have more than 20 orders")."""
+        reading = self.reading
+        counted = next((c for c in reading.comparisons if c.counted is not None), None)
+        if counted is None or counted.counted is None:
+            return reading.outer
+        outer = reading.outer
+        group = reading.dims[0] if reading.dims else reading.ranked
+        if group is None:
+            counts = [m for m in reading.measures if m.aggregate == "count"]
+            if counts and _table_of(counts[0].mention) != _table_of(counted.counted):
+                group, outer = counts[0].mention, "count"
+        if group is None:
+            group = next(iter(reading.tables + reading.columns), None)
+        if group is None:
+            self._fail(
+                f"I could not tell what has {counted.op} {counted.number:g} {counted.counted.text}."
+            )
+        assert group is not None
+        reading.measures = [MeasureMention("count", counted.counted, 0)]
+        for kept in (reading.tables, reading.columns):
+            if group in kept:
+                kept.remove(group)
+        if group is not reading.ranked and group not in reading.dims:
+            reading.dims.insert(0, group)
+        self.mentioned |= {getattr(link, "table", "") for link in group.links}
+        return outer
+
+    def _having(self, measure: Measure | None) -> tuple[str, float] | None:
+        """A comparison on a count per group or on the measure itself becomes a HAVING."""
+        reading = self.reading
+        for c in reading.comparisons:
+            on_measure = (
+                c.subject is not None
+                and any(m.mention is c.subject for m in reading.measures)
+                and (_term(c.subject) is not None or not _has_table(c.subject))
+            )
+            if c.counted is not None or on_measure:
+                if measure is None:
+                    self._fail("I could not tell what the condition is on.")
+                reading.comparisons = [o for o in reading.comparisons if o is not c]
+                if not reading.dims and reading.ranked is None:
+                    group = next(iter(reading.tables + reading.columns), None)
+                    if group is None:
+                        self._fail(f"I could not tell what has {c.op} {c.number:g}.")
+                    assert group is not None
+                    reading.dims.insert(0, group)
+                return c.op, c.number
+        return None
+
+    def _nested(self, measure: Measure, dims: list[Dimension]) -> tuple[str | None, Measure]:
+        """ "average revenue per customer": the average of per-customer sums, not of orders."""
+        explicit = next((m for m in self.reading.measures if m.aggregate == "avg"), None)
+        term = measure.term
+        if (
+            explicit is not None
+            and term is not None
+            and term.aggregate in ("sum", "count")
+            and dims
+            and all(d.kind == "entity" for d in dims)
+        ):
+            return "avg", replace(measure, aggregate=term.aggregate)
+        return None, measure
+
+    def _sort(
+        self, root: str, measure: Measure | None, dims: list[Dimension]
+    ) -> tuple[str, str] | None:
+        """ "the 5 highest appointment fees": the rows themselves, by that column."""
+        reading = self.reading
+        if (
+            measure is None
+            or dims
+            or not reading.order
+            or not reading.limit
+            or reading.limit < 2
+            or measure.column is None
+            or measure.aggregate not in ("max", "min")
+            or any(m.aggregate for m in reading.measures)
+        ):
+            return None
+        return measure.table, measure.column
 
     def _joins(
         self, root: str, measure: Measure | None, dims: list[Dimension], filters: list[Filter]
@@ -126,11 +244,52 @@ class Shaper:
         if len({id(m.mention) for m in asked}) > 1:
             shown = " and ".join(f"“{m.mention.text}”" for m in asked)
             self._fail(f"I can answer one measure at a time; this asks for {shown}.")
+        if self.reading.distinct is not None:
+            if asked and not explicit and not self.reading.share:
+                self.doubts += 1
+            return self._distinct(self.reading.distinct)
         if asked:
             return self._measure_of(asked[0])
         if self.reading.dims and self.reading.tables and not self.reading.asked_which:
             return self._count(self.reading.tables[0], None)
+        counting = any(m.role is Role.AGG and m.value == "count" for m in self.reading.mentions)
+        if counting and not self.reading.tables and self.reading.values:
+            # "how many sales representatives are there": the rows holding that value
+            value = next(link for link in self.reading.values[0][0].links)
+            table = getattr(value, "table", "")
+            return Measure("count", table, self.index.tables[table].singular + "_count")
+        if counting and self.reading.absent and self.reading.tables:
+            return self._count(self.reading.tables[0], "count")
         return None
+
+    def _distinct(self, m: Mention) -> Measure:
+        """ "distinct countries": COUNT(DISTINCT country); "unique customers who ordered": the
+        distinct customer keys of the rows that refer to them."""
+        name = "distinct_" + "_".join(phrase_words(m.text))
+        columns = [link for link in m.links if isinstance(link, ColumnLink)]
+        tables = [link.table for link in m.links if isinstance(link, TableLink)]
+        if columns and not tables:
+            link = self._choose(columns, self._anchor_tables(), what=f"“{m.text}”")
+            assert isinstance(link, ColumnLink)
+            return Measure("count_distinct", link.table, name, column=link.column)
+        if not tables:
+            self._fail(f"I could not tell what to count once each in “{m.text}”.")
+        target = tables[0]
+        children = self.index.graph.children(target)
+        if not children:
+            return self._count(m, "count")
+        mentioned = self.mentioned - {target}
+        period = bool(self.reading.years or self.reading.months or self.reading.relative)
+
+        def rank(child: tuple[str, str]) -> tuple[bool, bool, bool]:
+            table = child[0]
+            paths = self.index.graph.paths(table)
+            reaches = any(t in paths and all(e.many_to_one for e in paths[t][1]) for t in mentioned)
+            dated = self.index.tables[table].date_column is not None
+            return (table not in mentioned, not reaches, period and not dated)
+
+        table, column = min(children, key=rank)
+        return Measure("count_distinct", table, name, column=column)
 
     def _measure_of(self, asked: MeasureMention) -> Measure:
         m = asked.mention
@@ -235,7 +394,10 @@ class Shaper:
             return Dimension("entity", link.table, self.index.tables[link.table].singular)
         assert isinstance(link, ColumnLink)
         facts = self.index.tables[link.table]
-        if link.column in facts.label:  # "by customer name": the customers, not their first names
+        distinct = self.index.distinct_count(link.table, link.column)
+        repeated = 0 < distinct < (facts.table.row_count or 0)
+        if link.column in facts.label and not repeated:
+            # "by customer name": the customers, not their first names
             return Dimension("entity", link.table, facts.singular)
         if self.index.column(link.table, link.column).kind == "date":
             return Dimension("time", link.table, "day", column=link.column, grain="day")
@@ -291,7 +453,85 @@ class Shaper:
         for link, negated in self.reading.filter_terms:
             root_of_term = term_root(link.term, self.index)
             filters.append(Filter("term", root_of_term, negated=negated, term=link.term))
+        filters += [self._comparison(root, c) for c in self.reading.comparisons]
+        periods = self._periods(root, measure)
+        if self.reading.absent:
+            filters += [self._absent(root, m, periods) for m in self.reading.absent]
+            return filters
+        return filters + periods
+
+    def _comparison(self, root: str, c: Comparison) -> Filter:
+        """ "orders over 5000" (the table's amount), "a unit price under 10" (that column)."""
+        subject = c.subject
+        if subject is None:
+            self._fail(f"I could not tell what should be {c.op} {c.number:g}.")
+        assert subject is not None
+        columns = [
+            link
+            for link in subject.links
+            if isinstance(link, ColumnLink)
+            and is_numeric(self.index.column(link.table, link.column))
+        ]
+        if not columns:
+            for table in (getattr(link, "table", "") for link in subject.links):
+                amount = self.index.tables[table].measure if table else None
+                if amount:
+                    columns = [ColumnLink(table, amount)]
+                    break
+        if not columns:
+            self._fail(f"I could not tell which number of “{subject.text}” to compare.")
+        link = self._choose(columns, {root}, what=f"“{subject.text}”", root=root)
+        assert isinstance(link, ColumnLink)
+        return Filter("compare", link.table, link.column, op=c.op, number=c.number)
+
+    def _absent(self, root: str, m: Mention | None, periods: list[Filter]) -> Filter:
+        """ "customers who never ordered": no row of `orders` refers to the customer."""
+        children = dict(self.index.graph.children(root))
+        children.pop(root, None)
+        if m is not None:
+            named = [link.table for link in m.links if isinstance(link, TableLink)]
+            found = [t for t in named if t in children]
+            if not found:
+                self._fail(f"No foreign key of {' or '.join(named)} refers to {root}.")
+            other = found[0]
+        elif len(children) == 1:
+            other = next(iter(children))
+        else:
+            self._fail(f"I could not tell which rows {root} should have none of.")
+        inner = []
+        for period in periods:
+            date = self.index.tables[other].date_column
+            if date is None:
+                self._fail(f"{other} has no date to place its rows in time.")
+            inner.append(replace(period, table=other, column=cast(str, date)))
+        key = self.index.tables[root].table.primary_key
+        if len(key) != 1:
+            self._fail(f"{root} has no single primary key.")
+        return Filter("absent", root, key[0], other=other, other_column=children[other],
+                      inner=tuple(inner))  # fmt: skip
+
+    def _periods(self, root: str, measure: Measure | None) -> list[Filter]:
+        filters: list[Filter] = []
+        if self.reading.relative:
+            if self.reading.years or self.reading.months or len(self.reading.relative) > 1:
+                self._fail("I can filter on one period at a time.")
+            reference = self.index.context.reference_date
+            if reference is None:
+                self._fail("This database has no dates to count “last” or “this” from.")
+            assert reference is not None
+            start, end = span(str(self.reading.relative[0].value), reference)
+            if self.reading.absent:
+                table, column = root, ""
+            else:
+                table, column = self._date_column(root, measure)
+            if column and column == self.index.tables[table].year_column:
+                if (start.month, start.day, end.month, end.day) != (1, 1, 1, 1):
+                    self._fail(f"{table} records a year ({column}), not a date.")
+                return [Filter("years", table, column, years=(start.year, end.year - 1))]
+            return [Filter("span", table, column, span=(start.isoformat(), end.isoformat()))]
         if self.reading.years or self.reading.months:
+            if self.reading.absent:
+                return [Filter("years", root, "", years=self._years(), months=self._months())]
             table, column = self._date_column(root, measure)
             months = self._months()
             if months and column == self.index.tables[table].year_column:
@@ -427,6 +667,14 @@ def _show(link: Link) -> str:
 def _plural(m: Mention) -> bool:
     last = m.text.split()[-1].lower()
     return lemma(last) != last
+
+
+def _has_table(m: Mention) -> bool:
+    return any(isinstance(link, TableLink) for link in m.links)
+
+
+def _table_of(m: Mention) -> str | None:
+    return next((link.table for link in m.links if isinstance(link, TableLink)), None)
 
 
 def _term(m: Mention) -> Term | None:

@@ -194,15 +194,18 @@ class Redis:
         _stop(self.process, [cli, "-h", "127.0.0.1", "-p", str(self.port), "shutdown", "nosave"])
 
 
-def start_redis(base: Path, timeout: float = 20) -> Redis:
-    """Start `redis-server` on a free port with `base` as its working directory."""
+def start_redis(base: Path, timeout: float = 20, port: int | None = None) -> Redis:
+    """Start `redis-server` on `port` (default: a free one) with `base` as its working directory.
+
+    A given port restarts a stopped server where its clients expect it.
+    """
     import redis
 
     started = time.perf_counter()
     server_bin = binary("redis-server")
     base = base.resolve()
     base.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log = base / "redis.log"
     process = subprocess.Popen(
         [server_bin, "--bind", "127.0.0.1", "--port", str(port), "--save", "",

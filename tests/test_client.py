@@ -1,23 +1,31 @@
-"""`HybridClient` against a real uvicorn server: WebSocket first, HTTP fallback, backoff, stats."""
+"""`HybridClient` against a real uvicorn server: WebSocket first, HTTP fallback, backoff,
+breaker, token, stats."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from conftest import ServerThread
 from nlsql_server import protocol
 
 from nlsql_jupyter.client import Backoff, ClientConfig, HybridClient
+from nlsql_jupyter.client.breaker import CircuitBreaker
 from nlsql_jupyter.embedded import EmbeddedServer
 from nlsql_jupyter.exceptions import (
+    CircuitOpen,
     EmptyQuestion,
     MethodNotFound,
     RequestTimeout,
     ServerUnavailable,
+    Unauthorized,
     UnknownDatabase,
 )
+from nlsql_jupyter.runtime import Runtime
 
 SEED_TOP = "Show me the top 5 customers by total purchase amount"
 
@@ -181,3 +189,92 @@ def test_a_late_answer_is_not_taken_for_the_next_request(server):
         stats = client.stats()
     assert stats["websocket"]["failures"] == 1
     assert stats["http"]["attempts"] == 0
+
+
+def test_breaker_state_machine():
+    clock = FakeClock()
+    breaker = CircuitBreaker(threshold=2, cooldown=3.0, clock=clock)
+    assert breaker.allow() and breaker.state == "closed"
+    breaker.record_failure()
+    assert breaker.state == "closed"  # one failure is not a pattern
+    breaker.record_success()
+    breaker.record_failure()
+    assert breaker.state == "closed"  # the count is of consecutive failures
+    breaker.record_failure()
+    assert breaker.state == "open" and not breaker.allow()
+    assert breaker.retry_in() == pytest.approx(3.0)
+    clock.now += 3.0
+    assert breaker.allow() and breaker.state == "half-open"
+    assert not breaker.allow()  # one probe only
+    breaker.record_failure()  # the probe failed: open for another cool-down
+    assert breaker.state == "open" and not breaker.allow()
+    clock.now += 3.0
+    assert breaker.allow()
+    breaker.release()  # interrupted probe: the slot is free again at once
+    assert breaker.allow()
+    breaker.record_success()
+    assert breaker.state == "closed" and breaker.consecutive_failures == 0
+    assert breaker.times_opened == 2
+
+
+@pytest.fixture(scope="module")
+def server_with_token(data_dir: Path) -> Iterator[ServerThread]:
+    from nlsql_server.app import create_app
+    from nlsql_server.settings import Settings
+
+    settings = Settings(data_dir=data_dir, token="s3cret-token")
+    with ServerThread(create_app(settings)) as running:
+        yield running
+
+
+def test_token_is_required_on_rpc_ws_and_mcp_but_not_health(server_with_token):
+    url = server_with_token.url
+    with HybridClient(url) as client:
+        with pytest.raises(Unauthorized, match="needs a token"):
+            client.ping()
+        stats = client.stats()
+    assert "403" in stats["websocket"]["last_error"]  # the handshake was refused
+    assert stats["http"]["successes"] == 1  # HTTP delivered the server's refusal
+
+    with (
+        HybridClient(ClientConfig(url, token="wrong")) as client,
+        pytest.raises(Unauthorized, match="not the one"),
+    ):
+        client.ping()
+
+    with HybridClient(ClientConfig(url, token="s3cret-token")) as client:
+        assert client.ping()["pong"] is True
+        stats = client.stats()
+    assert stats["websocket"]["successes"] == 1 and stats["http"]["attempts"] == 0
+
+    with httpx.Client(trust_env=False) as http:
+        assert http.get(url + "/health").status_code == 200
+        assert http.post(url + "/mcp", json={}).status_code == 401
+        assert http.post(url + "/rpc", json={}).status_code == 401
+
+
+def test_runtime_connect_sends_the_token(server_with_token):
+    runtime = Runtime()
+    try:
+        runtime.connect(server_with_token.url, token="s3cret-token")
+        assert runtime.ping()["pong"] is True
+        assert runtime.use("finance") == "finance"
+        assert runtime.status()["transports"]["websocket"]["state"] == "connected"
+    finally:
+        runtime.close()
+
+
+def test_stats_carry_breaker_state_per_transport(dead_url):
+    config = ClientConfig(dead_url, breaker_threshold=1, breaker_cooldown=30.0)
+    with HybridClient(config) as client:
+        with pytest.raises(ServerUnavailable):
+            client.ping()
+        with pytest.raises(CircuitOpen):
+            client.ping()
+        stats = client.stats()
+    for name in ("websocket", "http"):
+        assert stats[name]["breaker"]["state"] == "open"
+        assert stats[name]["breaker"]["threshold"] == 1
+        assert stats[name]["attempts"] == 1
+        assert "connection refused" in stats[name]["last_error"]
+    assert stats["http"]["rejected"] == 1

@@ -1,0 +1,145 @@
+"""Sessions in a real Redis: one key per session with a refreshed TTL, memory fallback while
+Redis is away (`degraded` in `stats` and `%nlsql status`), write-back when it returns, and the
+kernel's context surviving a server restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from conftest import ServerThread
+from nlsql_server.app import create_app
+from nlsql_server.sessions import RedisSessionStore, Turn
+from nlsql_server.sessions.redis_store import KEY_PREFIX
+from nlsql_server.settings import Settings
+from server_process import ServerProcess
+from services import Redis, start_redis
+
+from nlsql_jupyter.runtime import Runtime
+
+FINANCE_Q = "How many accounts are there?"
+
+
+def _key(client: redis.Redis, session_id: str) -> dict:
+    raw = client.get(KEY_PREFIX + session_id)
+    assert raw is not None, "the session is not in Redis"
+    return json.loads(raw)
+
+
+def wait_for(predicate, what: str, timeout: float = 20.0) -> None:
+    """Poll until `predicate()` holds: waiting for an event, not asserting how fast it comes."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout:g} s")
+        time.sleep(0.05)
+
+
+def test_one_key_per_session_with_a_ttl_refreshed_on_use(redis_url: str):
+    async def scenario() -> tuple[str, dict, object]:
+        first = RedisSessionStore(redis_url)
+        session = await first.open(None, "retail")
+        session.database = "finance"
+        session.record(Turn("q1", "SELECT 1", "offline", 1, "finance", understood={"m": "n"}))
+        await first.save(session)
+        await first.aclose()
+        # Another store (another replica) sees the same session.
+        second = RedisSessionStore(redis_url)
+        again = await second.open(session.session_id, "retail")
+        await second.aclose()
+        return session.session_id, again.to_dict(), second.stats()
+
+    sid, seen, stats = asyncio.run(scenario())
+    assert seen["database"] == "finance"
+    assert [(t["question"], t["understood"]) for t in seen["history"]] == [("q1", {"m": "n"})]
+    assert stats["backend"] == "redis" and stats["degraded"] is False
+
+    client = redis.Redis.from_url(redis_url)
+    stored = _key(client, sid)
+    assert stored["database"] == "finance" and len(stored["history"]) == 1
+    assert 3500 < client.ttl(KEY_PREFIX + sid) <= 3600
+    client.expire(KEY_PREFIX + sid, 100)
+
+    async def use_it() -> None:
+        store = RedisSessionStore(redis_url)
+        await store.open(sid, None)
+        await store.aclose()
+
+    asyncio.run(use_it())
+    assert client.ttl(KEY_PREFIX + sid) > 3500  # using the session refreshed its TTL
+    client.close()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[Redis]:
+    """A Redis of this test's own, since the test stops and restarts it."""
+    server = start_redis(tmp_path / "redis")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_redis_going_away_degrades_to_memory_and_writes_back(
+    data_dir: Path, own_redis: Redis, tmp_path: Path
+):
+    settings = Settings(data_dir=data_dir, redis_url=own_redis.url, engine="offline")
+    with ServerThread(create_app(settings)) as server:
+        runtime = Runtime(server.url)
+        try:
+            runtime.use("finance")
+            status = runtime.status(server=True)
+            assert status["degraded"] is False
+            assert status["server_sessions"]["backend"] == "redis"
+            sid = runtime.session.session_id
+            client = redis.Redis.from_url(own_redis.url)
+            assert _key(client, sid)["database"] == "finance"
+            client.close()
+
+            own_redis.stop()  # Redis goes away mid-session
+            assert runtime.use("retail") == "retail"  # still answering, from memory
+            answer = runtime.ask("How many customers are there?")
+            assert answer.database == "retail"
+            status = runtime.status(server=True)
+            assert status["degraded"] is True
+            assert status["server_sessions"]["pending_writes"] == 1
+            assert "ConnectionError" in status["server_sessions"]["last_error"]
+            assert runtime.session.refresh()["database"] == "retail"
+
+            # Back on the same port, empty (no persistence): the session is written back.
+            restarted = start_redis(tmp_path / "redis2", port=own_redis.port)
+            own_redis.process = restarted.process  # so the fixture stops the new one
+            wait_for(lambda: runtime.status(server=True)["degraded"] is False, "write-back")
+            client = redis.Redis.from_url(own_redis.url)
+            stored = _key(client, sid)
+            client.close()
+            assert stored["database"] == "retail"
+            assert [t["question"] for t in stored["history"]] == ["How many customers are there?"]
+            sessions = runtime.status(server=True)["server_sessions"]
+            assert sessions["written_back"] == 1 and sessions["outages"] == 1
+        finally:
+            runtime.close()
+
+
+def test_kernel_context_survives_a_server_restart_through_redis(data_dir: Path, redis_url: str):
+    server = ServerProcess(env={"NLSQL_REDIS_URL": redis_url}).start()
+    runtime = Runtime(server.url)
+    try:
+        runtime.use("finance")
+        runtime.ask(FINANCE_Q)
+        server.kill()
+        server.start()
+        answer = runtime.ask(FINANCE_Q)  # no user action
+        assert answer.database == "finance"
+        seen = runtime.session.refresh()
+        # The server found the session in Redis: both turns are there, not a fresh session.
+        assert [turn["question"] for turn in seen["history"]] == [FINANCE_Q, FINANCE_Q]
+        assert seen["database"] == "finance"
+    finally:
+        runtime.close()
+        server.stop()

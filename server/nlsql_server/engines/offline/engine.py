@@ -7,11 +7,14 @@ import threading
 from ...exceptions import CannotAnswer
 from ..base import Engine, EngineContext, Generated
 from .build import build, render
+from .followup import opens_follow_up, previous_plan, refine, without_cues
 from .linking import link
+from .memory import dump
+from .plan import Plan
 from .reading import read
 from .schema_index import SchemaIndex
 from .shape import Shaper, understood
-from .words import tokenize
+from .words import Token, tokenize
 
 #: Contexts whose index is kept; the server reuses one context per database.
 _KEPT_INDEXES = 16
@@ -35,13 +38,20 @@ class OfflineEngine(Engine):
         if not tokens:
             raise CannotAnswer("The question has no words in it.", understood={})
         index = self._index(context)
-        reading = read(link(tokens, index), index)
-        if reading.problems:
-            raise CannotAnswer(
-                "I did not understand " + "; ".join(reading.problems) + ".",
-                understood=understood(reading),
-            )
-        plan = Shaper(reading, index).plan()
+        previous = previous_plan(context.history, index)
+        if previous is not None and opens_follow_up(tokens):
+            plan = refine(previous, read(link(without_cues(tokens), index), index), index)
+        else:
+            try:
+                plan = self._plan(tokens, index)
+            except CannotAnswer as own:
+                if previous is None:
+                    raise
+                # a question that fails on its own may refine the previous one ("bottom 5?")
+                try:
+                    plan = refine(previous, read(link(tokens, index), index), index)
+                except CannotAnswer:
+                    raise own from None
         if plan.confidence < context.min_confidence:
             ignored = ", ".join(f"“{word}”" for word in plan.ignored) or "some words"
             raise CannotAnswer(
@@ -55,8 +65,18 @@ class OfflineEngine(Engine):
             explanation=plan.explanation(),
             engine=self.name,
             confidence=plan.confidence,
-            understood=plan.understood(),
+            understood=plan.understood() | {"plan": dump(plan)},
         )
+
+    @staticmethod
+    def _plan(tokens: list[Token], index: SchemaIndex) -> Plan:
+        reading = read(link(tokens, index), index)
+        if reading.problems:
+            raise CannotAnswer(
+                "I did not understand " + "; ".join(reading.problems) + ".",
+                understood=understood(reading),
+            )
+        return Shaper(reading, index).plan()
 
     def _index(self, context: EngineContext) -> SchemaIndex:
         """The schema index of `context`, built once per context object."""

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import redis
 from conftest import ServerThread
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
 from nlsql_server.app import create_app
 from nlsql_server.sessions import RedisSessionStore, Turn
 from nlsql_server.sessions.redis_store import KEY_PREFIX
@@ -20,6 +22,7 @@ from nlsql_server.settings import Settings
 from server_process import ServerProcess
 from services import Redis, start_redis
 
+from nlsql_jupyter.magics import AskMagics
 from nlsql_jupyter.runtime import Runtime
 
 FINANCE_Q = "How many accounts are there?"
@@ -38,6 +41,15 @@ def wait_for(predicate, what: str, timeout: float = 20.0) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"{what} did not happen within {timeout:g} s")
         time.sleep(0.05)
+
+
+def status_shown(runtime: Runtime) -> str:
+    """The text `%nlsql status` displays for this runtime, from the real magic in a shell."""
+    magics = AskMagics(shell=InteractiveShell.instance(), runtime=runtime)
+    with capture_output() as captured:
+        magics.nlsql("status")
+    [bundle] = [output.data for output in captured.outputs]
+    return str(bundle["text/plain"])
 
 
 def test_one_key_per_session_with_a_ttl_refreshed_on_use(redis_url: str):
@@ -109,6 +121,9 @@ def test_redis_going_away_degrades_to_memory_and_writes_back(
             assert status["degraded"] is True
             assert status["server_sessions"]["pending_writes"] == 1
             assert "ConnectionError" in status["server_sessions"]["last_error"]
+            shown = status_shown(runtime)  # what `%nlsql status` displays
+            assert "  degraded: yes" in shown and "pending_writes: 1" in shown
+            assert "breaker" in shown and "p95" in shown and "last_error" in shown
             assert runtime.session.refresh()["database"] == "retail"
 
             # Back on the same port, empty (no persistence): the session is written back.

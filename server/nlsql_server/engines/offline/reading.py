@@ -295,12 +295,15 @@ class _Reader:
                 self.reading.ignored.append(seq[i].text)  # "over", "under": maybe a filler
             return i + 1
         self.consumed.add(j)
-        counted = None
-        if j + 1 < len(seq) and _is_table(seq[j + 1]) and not _is_filter(seq[j + 1]):
-            counted = seq[j + 1]
+        counted = subject = None
+        after = seq[j + 1] if j + 1 < len(seq) else None
+        if after is not None and _is_table(after) and not _is_filter(after):
+            counted = after
             self.consumed.add(j + 1)
-        subject = None
-        if counted is None:
+        elif after is not None and after.role is Role.SCHEMA and is_measure_like(after, self.index):
+            subject = after  # "over 100 km": the number's unit names the column
+            self.consumed.add(j + 1)
+        if counted is None and subject is None:
             subject = next(
                 (m for m in reversed(seq[:i]) if m.role is Role.SCHEMA and not _is_filter(m)), None
             )
@@ -310,7 +313,7 @@ class _Reader:
                 measures[:] = [m for m in measures if m.mention is not subject]
         number = float(seq[j].value)
         self.reading.comparisons.append(Comparison(str(seq[i].value), number, subject, counted))
-        return j + (2 if counted is not None else 1)
+        return j + 1 + (j + 1 in self.consumed)
 
     def _share(self, i: int) -> int:
         """ "share of orders", "percentage of revenue": what the percentage is of."""

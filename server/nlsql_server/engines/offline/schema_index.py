@@ -26,6 +26,9 @@ MEASURE_WORDS = ("amount", "total", "value", "revenue", "sale", "price", "cost",
 _PERSONAL = {("first", "name"), ("last", "name"), ("email",), ("phone",), ("address",)}
 #: Words before "name" that are not what a row is: `first_name` is no "first".
 _NAME_PARTS = {("first",), ("last",), ("full",), ("middle",), ("user",), ("display",), ("nick",)}
+#: Units a numeric column's name may end in: `distanceKm` is the "distance".
+_UNITS = {"km", "kg", "mi", "lb", "usd", "eur", "gbp", "pct", "percent", "sec", "second", "min",
+          "minute", "hour", "ms", "cent", "m", "s", "h"}  # fmt: skip
 #: A typo is similar enough and one letter away (two for long words): "germny", "canceled".
 _NEAR_CUTOFF = 0.8
 _NEAR_MIN_LENGTH = 5
@@ -159,15 +162,14 @@ class SchemaIndex:
             if facts.measure:
                 yield facts.words + ("value",), ColumnLink(name, facts.measure)
             for column in facts.table.columns:
-                flag = self.context.values.get((name, column.name)) == ["0", "1"]
+                if self.context.values.get((name, column.name)) != ["0", "1"]:
+                    for words in _column_phrases(facts, column):
+                        yield words, ColumnLink(name, column.name)
+                    continue
+                # a 0/1 flag ("discontinued", "in service") is a condition, not a number
                 for words in _column_phrases(facts, column):
-                    # a 0/1 flag ("discontinued") is a condition, not a number to add up
-                    yield (
-                        words,
-                        ValueLink(name, column.name, "1")
-                        if flag
-                        else ColumnLink(name, column.name),
-                    )
+                    if words[: len(facts.words)] != facts.words or words == facts.words:
+                        yield words, ValueLink(name, column.name, "1")
         for (table, name), values in self.context.values.items():
             if name_words(name) in _PERSONAL or table not in self.tables:
                 continue
@@ -194,6 +196,8 @@ def _column_phrases(facts: TableFacts, column: Column) -> Iterator[tuple[str, ..
     own = words[len(facts.words) :] if words[: len(facts.words)] == facts.words else words
     if len(own) > 1 and own[-1] in ("name", "title") and own[:-1] not in _NAME_PARTS:
         yield own[:-1]  # `drugName`: "drugs" are named by it
+    if len(own) > 1 and own[-1] in _UNITS and is_numeric(column):
+        yield own[:-1]
     for phrase in dict.fromkeys((own, words[-1:])):
         if _meaningful(phrase):
             yield phrase

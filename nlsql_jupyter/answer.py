@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["Answer"]
 
 log = logging.getLogger(__name__)
+_MONTH = re.compile(r"\d{4}-\d{2}")
 
 #: The name the server gives the result rows in its Vega-Lite spec (`data: {"name": ...}`).
 RESULT_DATA_NAME = "result"
@@ -143,12 +145,22 @@ def build_chart(spec: dict[str, Any], records: list[dict[str, Any]]) -> alt.TopL
         return kind.from_dict(spec, validate=False)  # type: ignore[attr-defined,no-any-return]
 
 
+def _all_months(series: pd.Series) -> bool:
+    """True when every value is a 'YYYY-MM' month label (what a per-month answer groups by)."""
+    values = series.dropna()
+    return len(values) > 0 and all(
+        isinstance(v, str) and _MONTH.fullmatch(v) is not None for v in values
+    )
+
+
 def _convert(series: pd.Series, kind: str) -> pd.Series:
     """One column from JSON values to the dtype its kind calls for; unchanged if that fails."""
     import pandas as pd
 
     try:
         if kind == "date":
+            if _all_months(series):  # '2024-03' is a month, not midnight on 2024-03-01
+                return series.astype("period[M]")
             return pd.to_datetime(series, format="ISO8601")
         if kind == "integer":
             numbers = pd.to_numeric(series)

@@ -30,7 +30,7 @@ from nlsql_jupyter.display import (
     show_databases,
     show_history,
 )
-from nlsql_jupyter.exceptions import EmptyQuestion, NlsqlError
+from nlsql_jupyter.exceptions import EmptyQuestion, NlsqlError, Unauthorized
 from nlsql_jupyter.runtime import Runtime, get_runtime
 
 __all__ = ["AskMagics", "AskRequest"]
@@ -188,6 +188,9 @@ class AskMagics(Magics):
             raise UsageError(str(exc)) from None
         try:
             pong = self.runtime.ping(timeout=5.0)
+        except Unauthorized as exc:
+            print(f"{args.url} refused the connection: {exc.message}", file=sys.stderr)
+            return
         except NlsqlError as exc:
             print(
                 f"Cannot reach {args.url or 'the server'} now ({exc.message}); "

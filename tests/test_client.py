@@ -278,3 +278,21 @@ def test_stats_carry_breaker_state_per_transport(dead_url):
         assert stats[name]["attempts"] == 1
         assert "connection refused" in stats[name]["last_error"]
     assert stats["http"]["rejected"] == 1
+
+
+def test_magic_connect_with_token(server_with_token, capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from nlsql_jupyter.magics import AskMagics
+
+    runtime = Runtime()
+    magics = AskMagics(shell=InteractiveShell.instance(), runtime=runtime)
+    try:
+        magics.nlsql(f"connect {server_with_token.url} --token s3cret-token")
+        assert f"Connected to {server_with_token.url}" in capsys.readouterr().out
+        assert runtime.use("retail") == "retail"
+
+        magics.nlsql(f"connect {server_with_token.url}")  # no token: refused, said plainly
+        assert "refused the connection: This server needs a token" in capsys.readouterr().err
+    finally:
+        runtime.close()

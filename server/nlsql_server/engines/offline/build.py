@@ -275,11 +275,13 @@ def _related(f: Filter, index: SchemaIndex) -> exp.Select:
     """The rows of `f.other` that refer to the outer row (for NOT EXISTS)."""
     link = exp.EQ(this=column(f.other, f.other_column), expression=column(f.table, f.column))
     conditions = [link, *(_condition(inner, index) for inner in f.inner)]
-    return (
-        exp.select(exp.Literal.number(1))
-        .from_(exp.Table(this=identifier(f.other)), copy=False)
-        .where(exp.and_(*conditions, copy=False), copy=False)
-    )
+    related = exp.select(exp.Literal.number(1)).from_(exp.Table(this=identifier(f.other)))
+    for edge in f.path:
+        on = exp.EQ(
+            this=column(edge.table, edge.column), expression=column(edge.other, edge.other_column)
+        )
+        related = related.join(exp.Table(this=identifier(edge.other)), on=on, copy=False)
+    return related.where(exp.and_(*conditions, copy=False), copy=False)
 
 
 def _years(

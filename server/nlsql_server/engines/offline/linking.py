@@ -13,7 +13,7 @@ from enum import Enum
 
 from .periods import relative_at
 from .schema_index import SYNONYMS, Link, SchemaIndex, TableLink, TermLink
-from .words import MONTH_WORDS, Token
+from .words import MONTH_WORDS, Token, stem
 
 
 class Role(Enum):
@@ -54,6 +54,9 @@ _GRAMMAR: dict[tuple[str, ...], tuple[Role, str]] = {
     **{(w,): (Role.RANK, "asc") for w in ("bottom", "worst", "lowest", "least", "smallest",
                                           "fewest", "cheapest")},
     **{(w, "by"): (Role.RANK, "desc") for w in ("ranked", "sorted", "ordered", "ranking")},
+    **{(w, "first"): (Role.RANK, "desc") for w in ("highest", "largest", "biggest", "most")},
+    **{(w, "first"): (Role.RANK, "asc") for w in ("lowest", "smallest", "fewest", "least")},
+    ("descending",): (Role.RANK, "desc"), ("ascending",): (Role.RANK, "asc"),
     **{(w,): (Role.COMPARE, ">") for w in ("over", "above", "exceeding", "exceeds")},
     **{(w, "than"): (Role.COMPARE, ">") for w in ("more", "greater", "higher", "larger", "bigger")},
     **{(w,): (Role.COMPARE, "<") for w in ("under", "below")},
@@ -130,7 +133,10 @@ def _longest(tokens: list[Token], start: int, index: SchemaIndex) -> Mention | N
     for end in range(min(len(tokens), start + max(index.longest, 3)), start, -1):
         text = " ".join(t.text for t in tokens[start:end])
         words = tuple(lemmas[start:end])
-        links = index.phrases.get(words) or index.phrases.get(tuple(synonyms[start:end]), [])
+        links = index.phrases.get(words, [])
+        if not links and end == start + 1:  # "spend" for the glossary's "spending"
+            links = index.term_stems.get(stem(words[0]), [])
+        links = links or index.phrases.get(tuple(synonyms[start:end]), [])
         if not links and end == start + 1:
             links = _verb_links(words[0], index)
         terms = tuple(link for link in links if isinstance(link, TermLink))
@@ -148,8 +154,8 @@ def _verb_links(word: str, index: SchemaIndex) -> list[Link]:
     """ "ordered" → orders, "purchased" → purchase → orders: a verb naming a table's rows."""
     if not word.endswith("ed"):
         return []
-    for stem in (word[:-2], word[:-1]):
-        links = index.phrases.get((SYNONYMS.get(stem, stem),), [])
+    for root in (word[:-2], word[:-1]):
+        links = index.phrases.get((SYNONYMS.get(root, root),), [])
         tables = [link for link in links if isinstance(link, TableLink)]
         if tables:
             return list(tables)

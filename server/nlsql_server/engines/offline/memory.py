@@ -69,6 +69,7 @@ def _filter(raw: dict[str, Any], glossary: Glossary) -> Filter:
             "span": tuple(raw["span"]) if raw["span"] else None,
             "term": _term(raw["term"], glossary),
             "inner": tuple(_filter(f, glossary) for f in raw["inner"]),
+            "path": tuple(Edge(**e) for e in raw["path"]),
         }
     )
 

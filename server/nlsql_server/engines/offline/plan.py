@@ -12,7 +12,7 @@ from typing import Any, Literal
 from sqlglot import exp
 
 from ...glossary import Term
-from .joins import JoinTree
+from .joins import Edge, JoinTree
 
 Grain = Literal["year", "quarter", "month", "day"]
 _AGGREGATE_WORDS = {"sum": "sum", "avg": "average", "min": "minimum", "max": "maximum",
@@ -91,6 +91,8 @@ class Filter:
     other: str = ""
     other_column: str = ""
     inner: tuple[Filter, ...] = ()
+    #: Joins from `other` to the tables `inner` reads (order_items → orders).
+    path: tuple[Edge, ...] = ()
 
     def describe(self) -> str:
         if self.kind == "span" and self.span is not None:

@@ -20,6 +20,8 @@ from .schema_index import (
     is_numeric,
 )
 
+#: Rank words that sort every row rather than pick the top few.
+_SORTING = ("ranked", "sorted", "ordered", "ranking", "first", "descending", "ascending")
 #: Rank words that count what follows: "the most orders" (but "the top customers" ranks them).
 _COUNTING_RANKS = ("most", "least", "fewest")
 
@@ -190,7 +192,8 @@ class _Reader:
         """ "top 5 customers": order, limit and the ranked entity; "the most orders": a count."""
         reading, seq = self.reading, self.seq
         reading.order = str(seq[i].value)
-        if seq[i].text.lower().split()[0] in ("ranked", "sorted", "ordered", "ranking"):
+        words = seq[i].text.lower().split()
+        if words[0] in _SORTING or words[-1] in _SORTING:  # every row, in order
             reading.unlimited = True
             return i + 1
         j = i + 1

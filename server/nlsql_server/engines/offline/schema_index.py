@@ -18,7 +18,7 @@ from ...databases.base import Column, Table
 from ...glossary import Term
 from ..base import EngineContext
 from .joins import JoinGraph
-from .words import FUNCTION_WORDS, name_words, phrase_words
+from .words import FUNCTION_WORDS, name_words, phrase_words, stem
 
 #: Words for a table's main measure: "order value" → the orders' amount column.
 MEASURE_WORDS = ("amount", "total", "value", "revenue", "sale", "price", "cost", "balance")
@@ -117,6 +117,12 @@ class SchemaIndex:
             if link not in links:
                 links.append(link)
         self.longest = max((len(p) for p in self.phrases), default=1)
+        #: One-word glossary names by stem, so "spend" finds "spending".
+        self.term_stems: dict[str, list[Link]] = {}
+        for words, links in self.phrases.items():
+            terms = [link for link in links if isinstance(link, TermLink)]
+            if len(words) == 1 and terms:
+                self.term_stems.setdefault(stem(words[0]), []).extend(terms)
         self._expressions: dict[str, exp.Expr] = {}
         self._words = sorted(
             p[0] for p in self.phrases if len(p) == 1 and len(p[0]) >= _NEAR_MIN_LENGTH - 1

@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from ...exceptions import CannotAnswer
 from ...glossary import Term
-from .joins import JoinTree
+from .joins import Edge, JoinTree
 from .linking import Mention, Role
 from .measures import expression_tables, line_value, parse_column, term_root
 from .periods import span
@@ -31,9 +31,11 @@ from .schema_index import (
     ValueLink,
     is_numeric,
 )
-from .words import lemma, name_words, phrase_words
+from .words import event_word, lemma, name_words, phrase_words
 
 _DEFAULT_LIMIT = 10
+#: Words of date column names that say nothing of the event: `paid_on`'s "on", `birth_date`'s "date".
+_DATE_WORDS = {"date", "on", "at", "time", "day", "dt", "ts", "timestamp", "when"}
 _UNREACHABLE = 10**9
 
 
@@ -408,7 +410,11 @@ class Shaper:
         return Dimension("time", table, str(m.value), column=column, grain=cast(Grain, m.value))
 
     def _date_column(self, root: str, measure: Measure | None) -> tuple[str, str]:
-        """The date that places the measured rows in time: the term's, the root's, or a parent's."""
+        """The date that places the measured rows in time: the one a word of the question names
+        ("born" → birth_date), the term's, the root's, or a parent's."""
+        named = self._named_date(root)
+        if named is not None:
+            return root, named
         if measure is not None and measure.term is not None and measure.term.date_column:
             column = parse_column(measure.term.date_column, self.index)
             if column is not None:
@@ -438,6 +444,17 @@ class Shaper:
                 return table, found
         self._fail(f"{root} has no date column to place its rows in time.")
         raise AssertionError  # _fail raised
+
+    def _named_date(self, root: str) -> str | None:
+        """A date column of `root` that a word of the question names: "born", "hired", "paid"."""
+        dates = [c.name for c in self.index.tables[root].table.columns if c.kind == "date"]
+        if len(dates) < 2:
+            return None
+        said = {event_word(w) for m in self.reading.mentions for w in m.text.lower().split()}
+        for name in dates:
+            if said & {event_word(w) for w in name_words(name) if w not in _DATE_WORDS}:
+                return name
+        return None
 
     # -- filters ------------------------------------------------------------------------------
 
@@ -485,12 +502,16 @@ class Shaper:
         return Filter("compare", link.table, link.column, op=c.op, number=c.number)
 
     def _absent(self, root: str, m: Mention | None, periods: list[Filter]) -> Filter:
-        """ "customers who never ordered": no row of `orders` refers to the customer."""
+        """ "customers who never ordered": no row of `orders` refers to the customer;
+        "products with no orders in 2025": no order line of theirs is on an order of 2025."""
         children = dict(self.index.graph.children(root))
         children.pop(root, None)
+        path: tuple[Edge, ...] = ()
         if m is not None:
             named = [link.table for link in m.links if isinstance(link, TableLink)]
             found = [t for t in named if t in children]
+            if not found:
+                path, found = self._through_child(children, named)
             if not found:
                 self._fail(f"No foreign key of {' or '.join(named)} refers to {root}.")
             other = found[0]
@@ -498,17 +519,49 @@ class Shaper:
             other = next(iter(children))
         else:
             self._fail(f"I could not tell which rows {root} should have none of.")
+        if path:
+            other = path[0].table
         inner = []
         for period in periods:
-            date = self.index.tables[other].date_column
-            if date is None:
+            dated = self._dated(other, path)
+            if dated is None:
                 self._fail(f"{other} has no date to place its rows in time.")
-            inner.append(replace(period, table=other, column=cast(str, date)))
+            assert dated is not None
+            table, date, path = dated
+            inner.append(replace(period, table=table, column=date))
         key = self.index.tables[root].table.primary_key
         if len(key) != 1:
             self._fail(f"{root} has no single primary key.")
         return Filter("absent", root, key[0], other=other, other_column=children[other],
-                      inner=tuple(inner))  # fmt: skip
+                      inner=tuple(inner), path=path)  # fmt: skip
+
+    def _through_child(
+        self, children: dict[str, str], named: list[str]
+    ) -> tuple[tuple[Edge, ...], list[str]]:
+        """A named table reached many-to-one from a child (products ← order_items → orders)."""
+        for child in children:
+            paths = self.index.graph.paths(child)
+            for table in named:
+                edges = paths.get(table, (0, ()))[1]
+                if edges and all(e.many_to_one for e in edges):
+                    return edges, [table]
+        return (), []
+
+    def _dated(
+        self, table: str, path: tuple[Edge, ...]
+    ) -> tuple[str, str, tuple[Edge, ...]] | None:
+        """The date of `table`'s rows: its own, else that of a parent reached many-to-one."""
+        reached = {table: ()} | {e.other: path[: i + 1] for i, e in enumerate(path)}
+        paths = self.index.graph.paths(table)
+        forward = sorted(
+            (cost, name) for name, (cost, edges) in paths.items()
+            if all(e.many_to_one for e in edges)
+        )  # fmt: skip
+        for name in [*reached, *(name for _, name in forward)]:
+            date = self.index.tables[name].date_column
+            if date:
+                return name, date, reached.get(name, paths[name][1])
+        return None
 
     def _periods(self, root: str, measure: Measure | None) -> list[Filter]:
         filters: list[Filter] = []
@@ -585,6 +638,8 @@ class Shaper:
         if order is None or not dims:
             return None, None
         limit = self.reading.limit
+        if limit is None and self.reading.unlimited:
+            return cast(Literal["asc", "desc"], order), None
         if limit is None:
             ranked = self.reading.ranked or next(iter(self.reading.dims), None)
             limit = 1 if ranked is not None and not _plural(ranked) else _DEFAULT_LIMIT

@@ -91,3 +91,25 @@ def name_words(identifier: str) -> tuple[str, ...]:
 def phrase_words(text: str) -> tuple[str, ...]:
     """The lemmas of a free-text phrase (a glossary name, a value), tokenised like questions."""
     return tuple(t.lemma for t in tokenize(text))
+
+
+#: Verbs whose noun names a date column ("born" → birth_date).
+_EVENT_NOUNS = {"born": "birth", "bought": "purchase", "sold": "sale", "died": "death",
+                "began": "start", "started": "start", "ended": "end", "finished": "end"}  # fmt: skip
+
+
+def event_word(word: str) -> str:
+    """The stem shared by an event's verb and its date column: hired/hire → hir, born → birth."""
+    word = _EVENT_NOUNS.get(word, word)
+    for ending in ("ing", "ed", "e", "s"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
+
+
+def stem(word: str) -> str:
+    """A crude stem for matching glossary names loosely: spending, spend → spend."""
+    for ending in ("ing", "ed", "s"):
+        if word.endswith(ending) and len(word) - len(ending) >= 4:
+            return word[: -len(ending)]
+    return word

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from nlsql_server import protocol
 
-from nlsql_jupyter.exceptions import UnknownSession
+from nlsql_jupyter.exceptions import NlsqlError, TransportError, UnknownSession
 
 if TYPE_CHECKING:
     from nlsql_jupyter.answer import Answer
@@ -58,6 +58,12 @@ class KernelSession:
 
     def open(self) -> str:
         """Open (or recover, by id) the server session; return its id."""
+        self._open()
+        return self._id()
+
+    def _open(self) -> bool:
+        """`session.open` with our id; True when the server had lost our database (a restart
+        without Redis) and was pointed back at it."""
         params = {"session_id": self.session_id} if self.session_id else {}
         try:
             result = self._client.call(protocol.SESSION_OPEN, params)
@@ -65,11 +71,12 @@ class KernelSession:
             result = self._client.call(protocol.SESSION_OPEN, {})
         wanted = self.database
         self._apply(result)
-        if wanted and self.database != wanted:
+        lost = False
+        if wanted is not None and self.database != wanted:
             self._apply(self._use(wanted))
+            lost = True
         self._epoch = self._client.epoch
-        assert self.session_id is not None
-        return self.session_id
+        return lost
 
     def ensure_open(self) -> str:
         """The session id, re-opening the server session first if the connection was disrupted
@@ -77,9 +84,8 @@ class KernelSession:
         if self.session_id is None:
             return self.open()
         if self._client.epoch != self._epoch:
-            self.resyncs += 1
-            return self.open()
-        return self.session_id
+            self._resync()
+        return self._id()
 
     def use(self, database: str) -> str:
         """Make `database` the one questions go to; return its name as the server has it."""
@@ -96,13 +102,37 @@ class KernelSession:
         return result
 
     def with_session(self, call: Callable[[str], T]) -> T:
-        """Run `call(session_id)`; if the server forgot the session, reopen it and retry once."""
+        """Run `call(session_id)`, and once more if the server forgot the session meanwhile.
+
+        Forgot: it says so (`UnknownSession`), or the connection was disrupted during the call
+        (e.g. HTTP silently reconnected to a restarted server) and the server turns out to have
+        lost our database. The session is then re-pointed and the call repeated; every method
+        is idempotent, so repeating one is safe.
+        """
         session_id = self.ensure_open()
+        before = self._client.epoch
         try:
-            return call(session_id)
+            result = call(session_id)
         except UnknownSession:
             self.session_id = None
             return call(self.open())
+        except TransportError:
+            raise
+        except NlsqlError:
+            if self._client.epoch != before and self._resync():
+                return call(self._id())
+            raise
+        if self._client.epoch != before and self._resync():
+            return call(self._id())
+        return result
+
+    def _id(self) -> str:
+        assert self.session_id is not None
+        return self.session_id
+
+    def _resync(self) -> bool:
+        self.resyncs += 1
+        return self._open()
 
     def record(self, answer: Answer) -> Turn:
         """Add an answered question to the history."""

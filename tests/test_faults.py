@@ -128,6 +128,24 @@ def test_killed_and_restarted_between_asks_needs_no_user_action(server_process):
         runtime.close()
 
 
+def test_http_only_kernel_recovers_its_database_after_a_restart(server_process):
+    server = server_process
+    runtime = Runtime(server.url, config=ClientConfig(server.url, websocket=False))
+    try:
+        runtime.use("finance")
+        runtime.ask(FINANCE_Q)
+        server.kill()
+        server.start()
+        # httpx reconnects silently; the new connection is what tells the session to re-check.
+        answer = runtime.ask(FINANCE_Q)
+        assert answer.database == "finance"
+        assert runtime.session.resyncs == 1
+        assert runtime.client.stats()["http"]["failures"] == 0
+        assert runtime.session.refresh()["database"] == "finance"
+    finally:
+        runtime.close()
+
+
 def test_without_websocket_asks_go_over_http_and_count_fallbacks(data_dir: Path):
     clock = FakeClock()  # the backoff does not run out between asks on a slow machine
     with ServerProcess(websocket=False) as server, HybridClient(server.url, clock=clock) as client:

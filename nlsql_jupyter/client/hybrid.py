@@ -213,10 +213,12 @@ class HybridClient:
 
     @property
     def epoch(self) -> int:
-        """Grows whenever the server may have been lost: a transport failed or the WebSocket
-        dropped. `KernelSession` re-sends its session id when it changes (see there)."""
+        """Grows whenever the server may have been lost: a transport failed, the WebSocket
+        dropped, or HTTP had to open a new connection. `KernelSession` re-sends its session id
+        when it changes (see there)."""
         failures = sum(stats.failures for stats in self._stats.values())
-        return failures + (self._ws.drops if self._ws is not None else 0)
+        drops = self._http.drops + (self._ws.drops if self._ws is not None else 0)
+        return failures + drops
 
     def close(self) -> None:
         if self._ws is not None:

@@ -178,6 +178,22 @@ class HttpTransport:
             trust_env=not config.is_loopback,
             timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
         )
+        self._connections = 0
+
+    @property
+    def drops(self) -> int:
+        """TCP connections opened after the first one.
+
+        httpx reconnects silently when a kept-alive connection was closed (by a restarted
+        server, or after idling): each new one may face a new server, so the session layer
+        re-checks its session then (see `HybridClient.epoch`).
+        """
+        return max(0, self._connections - 1)
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        # httpcore's trace extension: the one place that reports a new TCP connection.
+        if event == "connection.connect_tcp.complete":
+            self._connections += 1
 
     def call(
         self, message: dict[str, Any], *, timeout: float, notify: Notify | None = None
@@ -188,6 +204,7 @@ class HttpTransport:
                 url,
                 json=message,
                 timeout=httpx.Timeout(timeout, connect=self._config.connect_timeout),
+                extensions={"trace": self._trace},
             )
         except httpx.ConnectTimeout as exc:
             raise TransportError(f"cannot connect to {url}: timed out") from exc

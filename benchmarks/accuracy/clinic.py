@@ -100,7 +100,7 @@ def generate(path: Path) -> None:
         conn.executemany("INSERT INTO patients VALUES (?, ?, ?, ?, ?, ?)", patients)
         # Doctors 29 and 30 never see anyone; about one patient in ten never comes.
         active = [p[0] for p in patients if rng.random() < 0.9]
-        appointments = []
+        appointments: list[tuple[object, ...]] = []
         for i in range(1, 12001):
             kind = rng.choice(VISIT_TYPES)
             fee = {"checkup": 80, "follow-up": 60, "emergency": 250, "consultation": 120}[kind]
@@ -109,7 +109,7 @@ def generate(path: Path) -> None:
                  round(fee * rng.uniform(0.8, 1.3), 2))
             )  # fmt: skip
         conn.executemany("INSERT INTO appointments VALUES (?, ?, ?, ?, ?, ?, ?)", appointments)
-        prescriptions = []
+        prescriptions: list[tuple[object, ...]] = []
         for appointment in appointments:
             if appointment[5] != "completed":
                 continue

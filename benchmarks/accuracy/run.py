@@ -43,7 +43,9 @@ class Outcome:
 
 def services_for(data_dir: Path | None) -> Services:
     """The server's services over the samples plus the generated `clinic` database."""
-    settings = Settings(row_limit=ROW_LIMIT, **({"data_dir": data_dir} if data_dir else {}))
+    settings = Settings(row_limit=ROW_LIMIT)
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
     services = Services.from_settings(settings)
     services.registry.add_sqlite("clinic", clinic.ensure(settings.data_dir))
     return services

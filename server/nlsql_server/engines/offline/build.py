@@ -83,7 +83,7 @@ _COMPARE: dict[str, type[exp.Binary]] = {
 }  # fmt: skip
 
 
-def _number(number: float) -> exp.Literal:
+def _number(number: float) -> exp.Expr:
     return exp.Literal.number(int(number) if number == int(number) else number)
 
 

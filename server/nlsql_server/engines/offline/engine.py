@@ -7,13 +7,14 @@ import threading
 from ...exceptions import CannotAnswer
 from ..base import Engine, EngineContext, Generated
 from .build import build, render
+from .choosing import understood
 from .followup import opens_follow_up, previous_plan, refine, without_cues
 from .linking import link
 from .memory import dump
 from .plan import Plan
 from .reading import read
 from .schema_index import SchemaIndex
-from .shape import Shaper, understood
+from .shape import Shaper
 from .words import Token, tokenize
 
 #: Contexts whose index is kept; the server reuses one context per database.

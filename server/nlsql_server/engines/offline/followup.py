@@ -73,9 +73,9 @@ def refine(plan: Plan, reading: Reading, index: SchemaIndex) -> Plan:
         )
     shaper = Shaper(reading, index)
     shaper.mentioned |= set(plan.joins.tables)
-    new_filters = shaper._filters(plan.root, plan.measure)
+    new_filters = shaper.filters(plan.root, plan.measure)
     filters = _merge_filters(plan.filters, new_filters)
-    dims = _merge_dims(plan, [shaper._dimension(plan.root, plan.measure, m) for m in reading.dims])
+    dims = _merge_dims(plan, [shaper.dimension(plan.root, plan.measure, m) for m in reading.dims])
     order, limit = plan.order, plan.limit
     if reading.order:
         if not dims:
@@ -85,7 +85,7 @@ def refine(plan: Plan, reading: Reading, index: SchemaIndex) -> Plan:
     changed = new_filters or reading.dims or reading.order
     if not changed:
         raise CannotAnswer("I could not tell what to change in the previous answer.", understood={})
-    tree = shaper._joins(plan.root, plan.measure, list(dims), list(filters + plan.conditions))
+    tree = shaper.joins(plan.root, plan.measure, list(dims), list(filters + plan.conditions))
     if tree.fans_out and plan.measure is not None and plan.measure.aggregate in ("sum", "avg"):
         raise CannotAnswer(
             f"Joining {', '.join(tree.tables[1:])} to {plan.root} would count rows twice.",

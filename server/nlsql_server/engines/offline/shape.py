@@ -8,50 +8,30 @@ fan-out: a SUM or AVG over a join that repeats the root's rows is refused, not r
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal, cast
 
 from sqlglot import exp
 
-from ...exceptions import CannotAnswer
 from ...glossary import Term
-from .joins import Edge, JoinTree
+from .conditions import Conditions
+from .joins import JoinTree
 from .linking import Mention, Role
-from .measures import expression_tables, line_value, parse_column, term_root
-from .periods import span
+from .measures import expression_tables, line_value, term_root
 from .plan import Dimension, Filter, Grain, Measure, Plan
-from .reading import Comparison, MeasureMention, Reading, is_measure_like
+from .reading import MeasureMention, is_measure_like
 from .schema_index import (
     ColumnLink,
-    Link,
-    SchemaIndex,
     TableLink,
     TermLink,
-    ValueLink,
-    is_numeric,
 )
-from .words import event_word, lemma, name_words, phrase_words
+from .words import lemma, name_words, phrase_words
 
 _DEFAULT_LIMIT = 10
-#: Words of date column names that say nothing of the event: `paid_on`'s "on", `birth_date`'s "date".
-_DATE_WORDS = {"date", "on", "at", "time", "day", "dt", "ts", "timestamp", "when"}
-_UNREACHABLE = 10**9
 
 
-class Shaper:
+class Shaper(Conditions):
     """Turns one `Reading` into a `Plan` against one `SchemaIndex`."""
-
-    def __init__(self, reading: Reading, index: SchemaIndex) -> None:
-        self.reading = reading
-        self.index = index
-        self.doubts = len(reading.ignored)
-        self.mentioned = {
-            link.table
-            for m in reading.tables + reading.dims
-            for link in m.links
-            if isinstance(link, (TableLink, ColumnLink))
-        }
 
     def plan(self) -> Plan:
         reading = self.reading
@@ -81,7 +61,7 @@ class Shaper:
             outer, measure = self._nested(measure, dims)
         if outer is not None and not dims:
             self._fail("I could not tell what to group by before taking the " + outer + ".")
-        filters = self._filters(root, measure)
+        filters = self.filters(root, measure)
         conditions: list[Filter] = []
         if reading.share:
             if measure is None:
@@ -95,11 +75,11 @@ class Shaper:
             order, limit = cast(Literal["asc", "desc"], reading.order), reading.limit
         if outer is not None:
             order, limit = None, None
-        tree = self._joins(root, measure, dims, filters + conditions)
+        tree = self.joins(root, measure, dims, filters + conditions)
         if tree.fans_out and measure is not None and measure.aggregate in ("sum", "avg"):
             measure = self._rebase(measure, tree)
             root = measure.table
-            tree = self._joins(root, measure, dims, filters + conditions)
+            tree = self.joins(root, measure, dims, filters + conditions)
         confidence = max(0.0, 1.0 - 0.1 * self.doubts)
         return Plan(root=root, joins=tree, measure=measure, dims=tuple(dims),
                     filters=tuple(filters), order=order, limit=limit, distinct=tree.fans_out,
@@ -192,7 +172,7 @@ class Shaper:
             return None
         return measure.table, measure.column
 
-    def _joins(
+    def joins(
         self, root: str, measure: Measure | None, dims: list[Dimension], filters: list[Filter]
     ) -> JoinTree:
         tables = {d.table for d in dims} | {f.table for f in filters}
@@ -355,13 +335,6 @@ class Shaper:
         ]
         return snake(" ".join(words)) or "value"
 
-    def _anchor_tables(self) -> set[str]:
-        """Tables the other mentions need: a measure column is chosen to reach them cheaply."""
-        tables = set(self.mentioned)
-        for m, _ in self.reading.values:
-            tables |= {link.table for link in m.links if isinstance(link, ValueLink)}
-        return tables
-
     # -- dimensions ---------------------------------------------------------------------------
 
     def _listed_table(self) -> str:
@@ -386,9 +359,9 @@ class Shaper:
             asked.insert(0, self.reading.ranked)
         if measure is None and not (self.reading.order and self.reading.ranked):
             return [self._time(root, measure, m) for m in asked if m.role is not Role.SCHEMA]
-        return [self._dimension(root, measure, m) for m in asked]
+        return [self.dimension(root, measure, m) for m in asked]
 
-    def _dimension(self, root: str, measure: Measure | None, m: Mention) -> Dimension:
+    def dimension(self, root: str, measure: Measure | None, m: Mention) -> Dimension:
         if m.role is not Role.SCHEMA:
             return self._time(root, measure, m)
         link = self._choose(m.links, {root}, what=f"“{m.text}”", root=root)
@@ -409,228 +382,6 @@ class Shaper:
         table, column = self._date_column(root, measure)
         return Dimension("time", table, str(m.value), column=column, grain=cast(Grain, m.value))
 
-    def _date_column(self, root: str, measure: Measure | None) -> tuple[str, str]:
-        """The date that places the measured rows in time: the one a word of the question names
-        ("born" → birth_date), the term's, the root's, or a parent's."""
-        named = self._named_date(root)
-        if named is not None:
-            return root, named
-        if measure is not None and measure.term is not None and measure.term.date_column:
-            column = parse_column(measure.term.date_column, self.index)
-            if column is not None:
-                return column
-        paths = self.index.graph.paths(root)
-        hints = [
-            link.table
-            for m in self.reading.tables
-            for link in m.links
-            if isinstance(link, TableLink)
-        ]
-        for hint in hints:
-            # "customers who ordered in 2024": the date of the rows named, below the root.
-            path = paths.get(hint, (0, ()))[1]
-            date = self.index.tables[hint].date_column
-            if date and path and not all(e.many_to_one for e in path):
-                return hint, date
-        forward = sorted(
-            (cost, table)
-            for table, (cost, edges) in paths.items()
-            if all(e.many_to_one for e in edges)
-        )
-        for _, table in forward:
-            facts = self.index.tables[table]
-            found = facts.date_column or facts.year_column
-            if found:
-                return table, found
-        self._fail(f"{root} has no date column to place its rows in time.")
-        raise AssertionError  # _fail raised
-
-    def _named_date(self, root: str) -> str | None:
-        """A date column of `root` that a word of the question names: "born", "hired", "paid"."""
-        dates = [c.name for c in self.index.tables[root].table.columns if c.kind == "date"]
-        if len(dates) < 2:
-            return None
-        said = {event_word(w) for m in self.reading.mentions for w in m.text.lower().split()}
-        for name in dates:
-            if said & {event_word(w) for w in name_words(name) if w not in _DATE_WORDS}:
-                return name
-        return None
-
-    # -- filters ------------------------------------------------------------------------------
-
-    def _filters(self, root: str, measure: Measure | None) -> list[Filter]:
-        filters: list[Filter] = []
-        by_column: dict[tuple[str, str, bool], list[str]] = {}
-        for m, negated in self.reading.values:
-            link = self._choose(m.links, {root}, what=f"“{m.text}”", root=root)
-            assert isinstance(link, ValueLink)
-            by_column.setdefault((link.table, link.column, negated), []).append(link.value)
-        for (table, name, negated), values in by_column.items():
-            filters.append(Filter("value", table, name, tuple(values), negated))
-        for link, negated in self.reading.filter_terms:
-            root_of_term = term_root(link.term, self.index)
-            filters.append(Filter("term", root_of_term, negated=negated, term=link.term))
-        filters += [self._comparison(root, c) for c in self.reading.comparisons]
-        periods = self._periods(root, measure)
-        if self.reading.absent:
-            filters += [self._absent(root, m, periods) for m in self.reading.absent]
-            return filters
-        return filters + periods
-
-    def _comparison(self, root: str, c: Comparison) -> Filter:
-        """ "orders over 5000" (the table's amount), "a unit price under 10" (that column)."""
-        subject = c.subject
-        if subject is None:
-            self._fail(f"I could not tell what should be {c.op} {c.number:g}.")
-        assert subject is not None
-        columns = [
-            link
-            for link in subject.links
-            if isinstance(link, ColumnLink)
-            and is_numeric(self.index.column(link.table, link.column))
-        ]
-        if not columns:
-            for table in (getattr(link, "table", "") for link in subject.links):
-                amount = self.index.tables[table].measure if table else None
-                if amount:
-                    columns = [ColumnLink(table, amount)]
-                    break
-        if not columns:
-            self._fail(f"I could not tell which number of “{subject.text}” to compare.")
-        link = self._choose(columns, {root}, what=f"“{subject.text}”", root=root)
-        assert isinstance(link, ColumnLink)
-        return Filter("compare", link.table, link.column, op=c.op, number=c.number)
-
-    def _absent(self, root: str, m: Mention | None, periods: list[Filter]) -> Filter:
-        """ "customers who never ordered": no row of `orders` refers to the customer;
-        "products with no orders in 2025": no order line of theirs is on an order of 2025."""
-        children = dict(self.index.graph.children(root))
-        children.pop(root, None)
-        path: tuple[Edge, ...] = ()
-        if m is not None:
-            named = [link.table for link in m.links if isinstance(link, TableLink)]
-            found = [t for t in named if t in children]
-            if not found:
-                path, found = self._through_child(children, named)
-            if not found:
-                self._fail(f"No foreign key of {' or '.join(named)} refers to {root}.")
-            other = found[0]
-        elif len(children) == 1:
-            other = next(iter(children))
-        else:
-            self._fail(f"I could not tell which rows {root} should have none of.")
-        if path:
-            other = path[0].table
-        inner = []
-        for period in periods:
-            dated = self._dated(other, path)
-            if dated is None:
-                self._fail(f"{other} has no date to place its rows in time.")
-            assert dated is not None
-            table, date, path = dated
-            inner.append(replace(period, table=table, column=date))
-        key = self.index.tables[root].table.primary_key
-        if len(key) != 1:
-            self._fail(f"{root} has no single primary key.")
-        return Filter("absent", root, key[0], other=other, other_column=children[other],
-                      inner=tuple(inner), path=path)  # fmt: skip
-
-    def _through_child(
-        self, children: dict[str, str], named: list[str]
-    ) -> tuple[tuple[Edge, ...], list[str]]:
-        """A named table reached many-to-one from a child (products ← order_items → orders)."""
-        for child in children:
-            paths = self.index.graph.paths(child)
-            for table in named:
-                edges = paths.get(table, (0, ()))[1]
-                if edges and all(e.many_to_one for e in edges):
-                    return edges, [table]
-        return (), []
-
-    def _dated(
-        self, table: str, path: tuple[Edge, ...]
-    ) -> tuple[str, str, tuple[Edge, ...]] | None:
-        """The date of `table`'s rows: its own, else that of a parent reached many-to-one."""
-        reached = {table: ()} | {e.other: path[: i + 1] for i, e in enumerate(path)}
-        paths = self.index.graph.paths(table)
-        forward = sorted(
-            (cost, name) for name, (cost, edges) in paths.items()
-            if all(e.many_to_one for e in edges)
-        )  # fmt: skip
-        for name in [*reached, *(name for _, name in forward)]:
-            date = self.index.tables[name].date_column
-            if date:
-                return name, date, reached.get(name, paths[name][1])
-        return None
-
-    def _periods(self, root: str, measure: Measure | None) -> list[Filter]:
-        filters: list[Filter] = []
-        if self.reading.relative:
-            if self.reading.years or self.reading.months or len(self.reading.relative) > 1:
-                self._fail("I can filter on one period at a time.")
-            reference = self.index.context.reference_date
-            if reference is None:
-                self._fail("This database has no dates to count “last” or “this” from.")
-            assert reference is not None
-            start, end = span(str(self.reading.relative[0].value), reference)
-            if self.reading.absent:
-                table, column = root, ""
-            else:
-                table, column = self._date_column(root, measure)
-            if column and column == self.index.tables[table].year_column:
-                if (start.month, start.day, end.month, end.day) != (1, 1, 1, 1):
-                    self._fail(f"{table} records a year ({column}), not a date.")
-                return [Filter("years", table, column, years=(start.year, end.year - 1))]
-            return [Filter("span", table, column, span=(start.isoformat(), end.isoformat()))]
-        if self.reading.years or self.reading.months:
-            if self.reading.absent:
-                return [Filter("years", root, "", years=self._years(), months=self._months())]
-            table, column = self._date_column(root, measure)
-            months = self._months()
-            if months and column == self.index.tables[table].year_column:
-                self._fail(f"{table} records a year ({column}), not months.")
-            filters.append(Filter("years", table, column, years=self._years(), months=months))
-        return filters
-
-    def _months(self) -> tuple[int, int] | None:
-        """ "March 2024", "Q2 2025": one span of months, within one named year."""
-        months = self.reading.months
-        if not months:
-            return None
-        plain = [year for op, year in self.reading.years if op == ""]
-        if len(months) > 1 or len(plain) != 1 or len(self.reading.years) != 1:
-            self._fail("I can filter on one month or quarter of one year, such as “March 2024”.")
-        return months[0]
-
-    def _years(self) -> tuple[int | None, int | None]:
-        """One span of years, inclusive, open-ended or not: "in 2024", "since 2023", "2023 to 2025"."""
-        first: int | None = None
-        last: int | None = None
-        plain: list[int] = []
-        for op, year in self.reading.years:
-            if op in ("since", "between"):
-                first = year
-            elif op == "after":
-                first = year + 1
-            elif op in ("until", "to"):
-                last = year
-            elif op == "before":
-                last = year - 1
-            else:
-                plain.append(year)
-        plain.sort()
-        if first is None and last is None and len(plain) == 1:
-            return plain[0], plain[0]
-        if first is None and last is None and len(plain) == 2 and plain[1] - plain[0] == 1:
-            return plain[0], plain[1]
-        if first is None and last is not None and len(plain) == 1:
-            return plain[0], last
-        if last is None and first is not None and len(plain) == 1:
-            return first, plain[0]
-        if plain:
-            self._fail("I can filter on one span of years (such as 2023 to 2025), not on several.")
-        return first, last
-
     # -- order --------------------------------------------------------------------------------
 
     def _order(self, dims: list[Dimension]) -> tuple[Literal["asc", "desc"] | None, int | None]:
@@ -645,78 +396,11 @@ class Shaper:
             limit = 1 if ranked is not None and not _plural(ranked) else _DEFAULT_LIMIT
         return cast(Literal["asc", "desc"], order), limit
 
-    # -- choosing among meanings --------------------------------------------------------------
-
-    def _choose(
-        self, links: Sequence[Link], anchors: set[str], what: str, root: str | None = None
-    ) -> Link:
-        """The meaning joined most cheaply (from `root`, or to `anchors`); a true tie is refused."""
-
-        def cost(link: Link) -> tuple[int, int, int]:
-            table = getattr(link, "table", "")
-            if root is not None:
-                joined = self.index.graph.cost(root, table)
-            else:
-                costs = (self.index.graph.cost(table, a) for a in anchors)
-                joined = sum(_UNREACHABLE if c is None else c for c in costs)
-            distinct = self.index.distinct_count(table, getattr(link, "column", ""))
-            return (
-                _UNREACHABLE if joined is None else joined,
-                table not in self.mentioned,
-                distinct,
-            )
-
-        ranked = sorted(links, key=cost)
-        if len(ranked) > 1 and cost(ranked[0])[:2] == cost(ranked[1])[:2]:
-            first, second = (getattr(link, "table", "") for link in ranked[:2])
-            if first != second:
-                self._fail(f"{what} could be {_show(ranked[0])} or {_show(ranked[1])}.")
-            self.doubts += 1
-        if (
-            root is not None
-            and self.index.graph.cost(root, getattr(ranked[0], "table", "")) is None
-        ):
-            self._fail(f"{what} ({_show(ranked[0])}) is not connected to {root} by foreign keys.")
-        return ranked[0]
-
-    def _fail(self, message: str) -> None:
-        raise CannotAnswer(message, understood=understood(self.reading))
-
-
-def understood(reading: Reading) -> dict[str, object]:
-    """What a reading recognised, for a `CannotAnswer`: enough for the user to rephrase."""
-    tables = sorted({
-        getattr(link, "table", "") for m in reading.mentions for link in m.links
-        if not isinstance(link, TermLink)
-    })  # fmt: skip
-    return {
-        "tables": tables,
-        "measure": [m.mention.text for m in reading.measures],
-        "group_by": [m.text for m in reading.dims],
-        "filters": [m.text for m, _ in reading.values]
-        + [link.term.names[0] for link, _ in reading.filter_terms]
-        + [str(y) for _, y in reading.years],
-        "order": reading.order,
-        "limit": reading.limit,
-        "not_understood": reading.problems,
-        "ignored": reading.ignored,
-    }
-
 
 def snake(text: str) -> str:
     """An output column name from words as typed: "Total purchase amount" → total_purchase_amount."""
     name = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:60]
     return f"_{name}" if name[:1].isdigit() else name
-
-
-def _show(link: Link) -> str:
-    if isinstance(link, ValueLink):
-        return f"{link.table}.{link.column} = {link.value!r}"
-    if isinstance(link, ColumnLink):
-        return f"{link.table}.{link.column}"
-    if isinstance(link, TableLink):
-        return f"the table {link.table}"
-    return link.term.names[0]
 
 
 def _plural(m: Mention) -> bool:

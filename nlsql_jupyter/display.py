@@ -24,6 +24,7 @@ __all__ = [
     "ProgressView",
     "SqlView",
     "StatusView",
+    "transport_summary",
     "show_answer",
     "show_databases",
     "show_history",
@@ -187,6 +188,36 @@ class StatusView:
             f'<table style="border-collapse:collapse">{"".join(rows)}</table></div>'
         )
         return {"text/plain": "\n".join(lines), "text/html": table}
+
+
+def transport_summary(stats: dict[str, Any]) -> dict[str, str]:
+    """One line per transport of `HybridClient.stats()`, for `%nlsql status`.
+
+    The full dict stays available from Python (`Runtime.status()`, `HybridClient.stats()`);
+    the cell shows what a person scans for: state, breaker, counts, latency, last error.
+    """
+    lines: dict[str, str] = {}
+    for name in ("websocket", "http"):
+        item = stats.get(name)
+        if not isinstance(item, dict):
+            continue
+        breaker = item.get("breaker") or {}
+        latency = item.get("latency_ms") or {}
+        parts = [
+            f"{item['state']}" if "state" in item else "",
+            f"breaker {breaker.get('state', '—')}"
+            + (f" (retry in {breaker['retry_in_s']:.1f} s)" if breaker.get("retry_in_s") else ""),
+            f"{item['attempts']} attempts, {item['successes']} ok, {item['failures']} failed, "
+            f"{item['fallbacks']} fallbacks, {item.get('rejected', 0)} rejected",
+            f"p50 {_ms(latency.get('p50'))}, p95 {_ms(latency.get('p95'))}",
+            f"last error: {item.get('last_error') or '—'}",
+        ]
+        lines[name] = " · ".join(part for part in parts if part)
+    return lines
+
+
+def _ms(value: Any) -> str:
+    return f"{value:.1f} ms" if isinstance(value, int | float) else "—"
 
 
 def show_answer(

@@ -29,6 +29,7 @@ from nlsql_jupyter.display import (
     show_answer,
     show_databases,
     show_history,
+    transport_summary,
 )
 from nlsql_jupyter.exceptions import EmptyQuestion, NlsqlError, Unauthorized
 from nlsql_jupyter.runtime import Runtime, get_runtime
@@ -175,6 +176,8 @@ class AskMagics(Magics):
 
     def _handle_status(self, args: Any) -> None:
         status = self.runtime.status(server=True)
+        if status["transports"] is not None:
+            status["transports"] = transport_summary(status["transports"])
         if not status["connected"]:
             status["server"] = status["server"] or "bundled server (starts on first question)"
         from IPython.display import display

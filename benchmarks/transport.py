@@ -124,6 +124,7 @@ def restart_to_first_ask(url: str, port: int, log: Path, process: subprocess.Pop
     threading.Thread(target=restart, daemon=True).start()
     while True:
         try:
+            asked_at = time.perf_counter()
             client.ask(QUESTION, database="retail")
             answered_at = time.perf_counter()
             if stop.is_set():
@@ -137,6 +138,8 @@ def restart_to_first_ask(url: str, port: int, log: Path, process: subprocess.Pop
     return {
         "from_health_ms": (answered_at - healthy_at) * 1000,
         "from_spawn_ms": (answered_at - spawned_at) * 1000,
+        "sent_after_health_ms": (asked_at - healthy_at) * 1000,
+        "cold_ask_ms": (answered_at - asked_at) * 1000,
         "failed_asks": failures,
         "rejected": stats["http"]["rejected"],
         "transport": transport,
@@ -179,7 +182,9 @@ def main() -> None:
         "server killed, down 2 s, restarted on the same port, client asking every 10 ms:\n"
         f"  first ask answered {restart['from_health_ms']:.0f} ms after /health answered "
         f"({restart['from_spawn_ms']:.0f} ms after the new process was spawned), "
-        f"over {restart['transport']}; {restart['failed_asks']} asks failed meanwhile, "
+        f"over {restart['transport']}: it was sent {restart['sent_after_health_ms']:.0f} ms "
+        f"after /health (breaker cool-down) and took {restart['cold_ask_ms']:.0f} ms on the cold "
+        f"server; {restart['failed_asks']} asks failed meanwhile, "
         f"{restart['rejected']} of them by the open breaker without a connection attempt"
     )
 

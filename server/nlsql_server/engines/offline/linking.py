@@ -81,6 +81,11 @@ _GRAMMAR: dict[tuple[str, ...], tuple[Role, str]] = {
     **{(w,): (Role.AND, "") for w in ("and", "or")},
     **{(w,): (Role.MONTHS, f"{m}-{m}") for w, m in MONTH_WORDS.items()},
     **{(f"q{q}",): (Role.MONTHS, f"{3 * q - 2}-{3 * q}") for q in range(1, 5)},
+    **{(w, "quarter"): (Role.MONTHS, f"{3 * q - 2}-{3 * q}")
+       for q, w in enumerate(("first", "second", "third", "fourth"), start=1)},
+    **{(w, "half"): (Role.MONTHS, months)
+       for w, months in (("first", "1-6"), ("second", "7-12"))},
+    ("h1",): (Role.MONTHS, "1-6"), ("h2",): (Role.MONTHS, "7-12"),
 }  # fmt: skip
 
 #: Words that carry no meaning of their own here ("show me the ...").

@@ -246,7 +246,12 @@ class _Reader:
             if m.role is Role.SCHEMA and j not in self.consumed:
                 self.reading.measures.append(MeasureMention(str(self.seq[i].value), m, i))
                 self.consumed.add(j)
-            break
+            return i + 1
+        before = self.seq[i - 1] if i else None
+        if self.seq[i].value == "count" and before is not None and before in self.reading.tables:
+            # "transaction count", "order count": the rows of the table just named
+            self.reading.tables.remove(before)
+            self.reading.measures.append(MeasureMention("count", before, i - 1))
         return i + 1
 
     def _periodic(self, i: int) -> int:

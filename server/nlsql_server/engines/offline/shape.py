@@ -93,6 +93,7 @@ class Shaper(Conditions):
         """ "customers with more than 20 orders": count the orders per customer, and maybe count
         those customers ("how many customers have more than 20 orders")."""
         reading = self.reading
+        self._spent()
         counted = next((c for c in reading.comparisons if c.counted is not None), None)
         if counted is None or counted.counted is None:
             return reading.outer
@@ -117,6 +118,35 @@ class Shaper(Conditions):
             reading.dims.insert(0, group)
         self.mentioned |= {getattr(link, "table", "") for link in group.links}
         return outer
+
+    def _spent(self) -> None:
+        """ "customers who spent more than 100000": a table with no amount of its own is compared
+        on the sum of the one table below it that has one (their orders' amounts)."""
+        reading = self.reading
+        for c in list(reading.comparisons):
+            table = _table_of(c.subject) if c.subject is not None else None
+            if c.counted is not None or table is None or self.index.tables[table].measure:
+                continue
+            amounts = [
+                (child, self.index.tables[child].measure)
+                for child, _ in self.index.graph.children(table)
+                if child != table and self.index.tables[child].measure
+            ]
+            if len(amounts) != 1 or reading.measures:
+                continue
+            child, column = amounts[0]
+            assert c.subject is not None and column is not None
+            words = " ".join(name_words(column))
+            amount = Mention(Role.SCHEMA, c.subject.start, c.subject.end, words,
+                             (ColumnLink(child, column),))  # fmt: skip
+            reading.measures = [MeasureMention("sum", amount, -1)]
+            reading.comparisons[reading.comparisons.index(c)] = replace(c, subject=amount)
+            if c.subject not in reading.dims and c.subject is not reading.ranked:
+                for kept in (reading.tables, reading.columns):
+                    if c.subject in kept:
+                        kept.remove(c.subject)
+                reading.dims.insert(0, c.subject)
+            self.doubts += 1
 
     def _having(self, measure: Measure | None) -> tuple[str, float] | None:
         """A comparison on a count per group or on the measure itself becomes a HAVING."""
@@ -326,6 +356,8 @@ class Shaper(Conditions):
 
     def _name(self, asked: MeasureMention) -> str:
         seq = self.reading.mentions
+        if asked.mention not in seq:  # a measure the question implies ("spent": the amounts)
+            return snake("total " + asked.mention.text)
         end = seq.index(asked.mention)
         words = [
             seq[k].text

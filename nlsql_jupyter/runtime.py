@@ -22,9 +22,12 @@ if TYPE_CHECKING:
     # httpx and websockets load with the first request, not with `%load_ext`.
     from nlsql_jupyter.client import ClientConfig, HybridClient, ProgressCallback
 
-__all__ = ["SERVER_URL_ENV", "Runtime", "get_runtime"]
+__all__ = ["SERVER_URL_ENV", "TOKEN_ENV", "Runtime", "get_runtime"]
 
 SERVER_URL_ENV = "NLSQL_SERVER_URL"
+#: The server's token setting; the kernel sends it too, so a bundled server started with it
+#: (it reads the same environment) and a remote one configured alike both accept the kernel.
+TOKEN_ENV = "NLSQL_TOKEN"
 
 
 class Runtime:
@@ -80,10 +83,11 @@ class Runtime:
 
                     url = embedded_server().url
                     assert url is not None
+                token = self._token or os.environ.get(TOKEN_ENV) or None
                 config = (
-                    ClientConfig(url, token=self._token)
+                    ClientConfig(url, token=token)
                     if self._template is None
-                    else replace(self._template, url=url, token=self._token or self._template.token)
+                    else replace(self._template, url=url, token=token or self._template.token)
                 )
                 self._client = HybridClient(config)
             return self._client

@@ -296,3 +296,12 @@ def test_magic_connect_with_token(server_with_token, capsys):
         assert "refused the connection: This server needs a token" in capsys.readouterr().err
     finally:
         runtime.close()
+
+
+def test_runtime_takes_the_token_from_the_environment(server_with_token, monkeypatch):
+    monkeypatch.setenv("NLSQL_TOKEN", "s3cret-token")
+    runtime = Runtime(server_with_token.url)
+    try:
+        assert runtime.ping()["pong"] is True
+    finally:
+        runtime.close()

@@ -115,7 +115,7 @@ def _listing(select: exp.Select, plan: Plan, index: SchemaIndex) -> exp.Select:
     if plan.distinct:
         select = select.distinct(copy=False)
     keys = table.primary_key or [table.columns[0].name]
-    by = [exp.Ordered(this=column(plan.root, k)) for k in keys]
+    by = [exp.Ordered(this=column(plan.root, k), nulls_first=True) for k in keys]
     if plan.sort is not None:
         desc = plan.order == "desc"
         by.insert(0, exp.Ordered(this=column(*plan.sort), desc=desc, nulls_first=not desc))

@@ -151,6 +151,8 @@ class Plan:
         """One sentence: "Sum of orders.total_amount per customer, highest first, top 5." """
         if self.measure is None:
             text = f"Rows of {self.root}"
+            if self.sort is not None:
+                text += f" by {self.sort[0]}.{self.sort[1]}"
         else:
             text = self.measure.describe()
             text = text[0].upper() + text[1:]

@@ -248,8 +248,9 @@ def _condition(f: Filter, index: SchemaIndex) -> exp.Expr:
         assert f.term is not None and f.term.filter
         condition = _glossary(f.term.filter, index)
         return exp.Not(this=exp.Paren(this=condition)) if f.negated else condition
-    if f.kind == "absent":
-        return exp.Not(this=exp.Exists(this=_related(f, index)))
+    if f.kind == "related":
+        exists = exp.Exists(this=_related(f, index))
+        return exp.Not(this=exists) if f.negated else exists
     target = column(f.table, f.column)
     if f.kind == "span":
         assert f.span is not None

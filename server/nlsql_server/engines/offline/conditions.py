@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from .choosing import Resolver
@@ -38,9 +39,16 @@ class Conditions(Resolver):
             filters.append(Filter("term", root_of_term, negated=negated, term=link.term))
         filters += [self._comparison(root, c) for c in self.reading.comparisons]
         periods = self._periods(root, measure)
-        if self.reading.absent:
-            filters += [self._absent(root, m, periods) for m in self.reading.absent]
-            return filters
+        related = [self._related(root, m, periods) for m in self.reading.absent]
+        present = self.reading.present
+        if present is not None:
+            # "which vendors have overdue invoices": the conditions are on the invoices
+            tables = {getattr(link, "table", "") for link in present.links}
+            inside = [f for f in filters if f.table in tables]
+            filters = [f for f in filters if f not in inside]
+            related.append(self._related(root, present, periods, inside, negated=False))
+        if related:
+            return filters + related
         return filters + periods
 
     def _comparison(self, root: str, c: Comparison) -> Filter:
@@ -67,7 +75,14 @@ class Conditions(Resolver):
         assert isinstance(link, ColumnLink)
         return Filter("compare", link.table, link.column, op=c.op, number=c.number)
 
-    def _absent(self, root: str, m: Mention | None, periods: list[Filter]) -> Filter:
+    def _related(
+        self,
+        root: str,
+        m: Mention | None,
+        periods: list[Filter],
+        conditions: Sequence[Filter] = (),
+        negated: bool = True,
+    ) -> Filter:
         """ "customers who never ordered": no row of `orders` refers to the customer;
         "products with no orders in 2025": no order line of theirs is on an order of 2025."""
         children = dict(self.index.graph.children(root))
@@ -87,7 +102,7 @@ class Conditions(Resolver):
             self._fail(f"I could not tell which rows {root} should have none of.")
         if path:
             other = path[0].table
-        inner = []
+        inner = list(conditions)
         for period in periods:
             dated = self._dated(other, path)
             if dated is None:
@@ -98,8 +113,8 @@ class Conditions(Resolver):
         key = self.index.tables[root].table.primary_key
         if len(key) != 1:
             self._fail(f"{root} has no single primary key.")
-        return Filter("absent", root, key[0], other=other, other_column=children[other],
-                      inner=tuple(inner), path=path)  # fmt: skip
+        return Filter("related", root, key[0], negated=negated, other=other,
+                      other_column=children[other], inner=tuple(inner), path=path)  # fmt: skip
 
     def _through_child(
         self, children: dict[str, str], named: list[str]
@@ -139,7 +154,7 @@ class Conditions(Resolver):
                 self._fail("This database has no dates to count “last” or “this” from.")
             assert reference is not None
             start, end = span(str(self.reading.relative[0].value), reference)
-            if self.reading.absent:
+            if self.reading.absent or self.reading.present:
                 table, column = root, ""
             else:
                 table, column = self._date_column(root, measure)
@@ -149,7 +164,7 @@ class Conditions(Resolver):
                 return [Filter("years", table, column, years=(start.year, end.year - 1))]
             return [Filter("span", table, column, span=(start.isoformat(), end.isoformat()))]
         if self.reading.years or self.reading.months:
-            if self.reading.absent:
+            if self.reading.absent or self.reading.present:
                 return [Filter("years", root, "", years=self._years(), months=self._months())]
             table, column = self._date_column(root, measure)
             months = self._months()

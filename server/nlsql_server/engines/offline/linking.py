@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .periods import relative_at
-from .schema_index import SYNONYMS, Link, SchemaIndex, TableLink, TermLink
+from .schema_index import SYNONYMS, Link, SchemaIndex, TableLink, TermLink, ValueLink
 from .words import MONTH_WORDS, Token, stem
 
 
@@ -146,7 +146,9 @@ def _longest(tokens: list[Token], start: int, index: SchemaIndex) -> Mention | N
             links = _verb_links(words[0], index)
         terms = tuple(link for link in links if isinstance(link, TermLink))
         if terms:
-            return Mention(Role.SCHEMA, start, end, text, terms)
+            # values of the same words stay, after the terms: "expense accounts" (reading.py)
+            values = tuple(link for link in links if isinstance(link, ValueLink))
+            return Mention(Role.SCHEMA, start, end, text, terms + values)
         if words in _GRAMMAR:
             role, value = _GRAMMAR[words]
             return Mention(role, start, end, text, value=value)

@@ -18,7 +18,7 @@ from .joins import Edge, JoinTree
 from .plan import Dimension, Filter, Measure, Plan
 
 #: Bumped when the stored form changes; other versions are not rebuilt.
-VERSION = 1
+VERSION = 2
 
 
 def dump(plan: Plan) -> dict[str, Any]:

@@ -70,9 +70,10 @@ class Dimension:
 @dataclass(frozen=True)
 class Filter:
     """A condition: a column among values, a span of years or dates, a glossary term's filter,
-    a comparison with a number, or the absence of related rows ("never ordered")."""
+    a comparison with a number, or related rows: none ("never ordered", `negated`) or some
+    ("which vendors have overdue invoices")."""
 
-    kind: Literal["value", "years", "term", "span", "compare", "absent"]
+    kind: Literal["value", "years", "term", "span", "compare", "related"]
     table: str
     column: str = ""
     values: tuple[str, ...] = ()
@@ -87,7 +88,7 @@ class Filter:
     #: Operator and number (kind "compare").
     op: str = ""
     number: float = 0.0
-    #: The table with no matching rows, its key to `table`, and conditions on it (kind "absent").
+    #: The related table, its key to `table`, and conditions on its rows (kind "related").
     other: str = ""
     other_column: str = ""
     inner: tuple[Filter, ...] = ()
@@ -99,9 +100,9 @@ class Filter:
             return f"{self.table}.{self.column} from {self.span[0]} to before {self.span[1]}"
         if self.kind == "compare":
             return f"{self.table}.{self.column} {self.op} {self.number:g}"
-        if self.kind == "absent":
+        if self.kind == "related":
             inner = " with " + " and ".join(f.describe() for f in self.inner) if self.inner else ""
-            return f"no {self.other}{inner}"
+            return f"{'no' if self.negated else 'some'} {self.other}{inner}"
         if self.kind == "term" and self.term is not None:
             return ("not " if self.negated else "") + self.term.names[0]
         if self.kind == "years":

@@ -7,7 +7,7 @@ it does not yet choose among the tables or columns a mention may mean (`shape.py
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .linking import Mention, Role
 from .schema_index import (
@@ -20,6 +20,8 @@ from .schema_index import (
     is_numeric,
 )
 
+#: Words after a number that count occasions: "visited more than 10 times".
+_TIMES = ("times", "time", "x")
 #: Rank words that sort every row rather than pick the top few.
 _SORTING = ("ranked", "sorted", "ordered", "ranking", "first", "descending", "ascending")
 #: Rank words that count what follows: "the most orders" (but "the top customers" ranks them).
@@ -47,6 +49,8 @@ class Comparison:
     number: float
     subject: Mention | None
     counted: Mention | None = None
+    #: "more than 10 times": the rows related to the subject are counted.
+    times: bool = False
 
 
 @dataclass
@@ -77,6 +81,8 @@ class Reading:
     comparisons: list[Comparison] = field(default_factory=list)
     #: Rows that must have none of these ("never ordered", "without invoices"); None: unnamed.
     absent: list[Mention | None] = field(default_factory=list)
+    #: Rows that must have some of these ("which vendors have overdue invoices"); set by shape.
+    present: Mention | None = None
     #: "share", "percentage": the measure as a percentage of its total.
     share: bool = False
     #: "distinct countries", "unique customers": what is counted once each.
@@ -93,7 +99,7 @@ class Reading:
 
 def read(mentions: list[Mention], index: SchemaIndex) -> Reading:
     """Assign a role to every mention, noting problems (unknown words where values belong)."""
-    reader = _Reader(Reading([m for m in mentions if m.role is not Role.FILLER]), index)
+    reader = _Reader(Reading([m for m in mentions if m.role is not Role.FILLER]), index, mentions)
     reader.run()
     _rank_earlier_table(reader.reading)
     return reader.reading
@@ -102,9 +108,11 @@ def read(mentions: list[Mention], index: SchemaIndex) -> Reading:
 class _Reader:
     """One left-to-right pass; each role's handler returns where the next mention starts."""
 
-    def __init__(self, reading: Reading, index: SchemaIndex) -> None:
+    def __init__(self, reading: Reading, index: SchemaIndex, every: list[Mention]) -> None:
         self.reading = reading
         self.seq = reading.mentions
+        #: Every mention, fillers too ("more than 10 *times*").
+        self.every = every
         self.index = index
         self.consumed: set[int] = set()
         self.negate = False
@@ -117,6 +125,9 @@ class _Reader:
             Role.SCHEMA: self._schema, Role.UNKNOWN: self._unknown, Role.COMPARE: self._compare,
             Role.SHARE: self._share, Role.DISTINCT: self._distinct, Role.RELATIVE: self._relative,
         }  # fmt: skip
+        for k, m in enumerate(self.seq):
+            if any(isinstance(link, TermLink) for link in m.links):
+                self.seq[k] = self._as_value(k)
         i = 0
         while i < len(self.seq):
             role = self.seq[i].role
@@ -214,6 +225,16 @@ class _Reader:
         elif _is_dimension(seq[j], self.index) and seq[j].role is Role.SCHEMA:
             reading.ranked = seq[j]
             self.consumed.add(j)
+        elif (
+            is_measure_like(seq[j], self.index)
+            and j + 1 < len(seq)
+            and seq[j + 1].role is Role.SCHEMA
+            and _is_dimension(seq[j + 1], self.index)
+        ):
+            # "best selling products": ranked by the measure named before them
+            reading.measures.append(MeasureMention(None, seq[j], j))
+            reading.ranked = seq[j + 1]
+            self.consumed.update((j, j + 1))
         return i + 1
 
     def _number(self, i: int) -> int:
@@ -293,6 +314,19 @@ class _Reader:
             reading.ignored.append(m.text)
         return i + 1
 
+    def _as_value(self, i: int) -> Mention:
+        """ "expense accounts": a glossary word that is also a value of the table named next
+        is that value; anywhere else it is the glossary's."""
+        m = self.seq[i]
+        values = [link for link in m.links if isinstance(link, ValueLink)]
+        after = self.seq[i + 1] if i + 1 < len(self.seq) else None
+        if not values or after is None or after.start != m.end or not _is_table(after):
+            return replace(m, links=tuple(k for k in m.links if not isinstance(k, ValueLink)))
+        tables = {link.table for link in after.links if isinstance(link, TableLink)}
+        if not tables & {link.table for link in values}:
+            return replace(m, links=tuple(k for k in m.links if not isinstance(k, ValueLink)))
+        return replace(m, links=tuple(values))
+
     def _compare(self, i: int) -> int:
         """ "orders over 5000", "a fee above 200", "more than 20 orders", "revenue over 1000000"."""
         seq, j = self.seq, i + 1
@@ -320,7 +354,9 @@ class _Reader:
                 # "with a fee over 300": the fee is compared, not the measure
                 measures[:] = [m for m in measures if m.mention is not subject]
         number = float(seq[j].value)
-        self.reading.comparisons.append(Comparison(str(seq[i].value), number, subject, counted))
+        times = any(m.start == seq[j].end and m.text.lower() in _TIMES for m in self.every)
+        comparison = Comparison(str(seq[i].value), number, subject, counted, times)
+        self.reading.comparisons.append(comparison)
         return j + 1 + (j + 1 in self.consumed)
 
     def _share(self, i: int) -> int:

@@ -80,6 +80,10 @@ class Shaper(Conditions):
             measure = self._rebase(measure, tree)
             root = measure.table
             tree = self.joins(root, measure, dims, filters + conditions)
+        unused = {_table_of(m) for m in reading.tables} - set(tree.tables) - {None}
+        if unused and reading.order and not dims and sort is None:
+            self._fail(f"I could not tell how {', '.join(sorted(map(str, unused)))} are ranked.")
+        self.doubts += len(unused)  # a table named but not used: something was misread
         confidence = max(0.0, 1.0 - 0.1 * self.doubts)
         return Plan(root=root, joins=tree, measure=measure, dims=tuple(dims),
                     filters=tuple(filters), order=order, limit=limit, distinct=tree.fans_out,
@@ -94,6 +98,8 @@ class Shaper(Conditions):
         those customers ("how many customers have more than 20 orders")."""
         reading = self.reading
         self._spent()
+        self._times()
+        self._present()
         counted = next((c for c in reading.comparisons if c.counted is not None), None)
         if counted is None or counted.counted is None:
             return reading.outer
@@ -147,6 +153,48 @@ class Shaper(Conditions):
                         kept.remove(c.subject)
                 reading.dims.insert(0, c.subject)
             self.doubts += 1
+
+    def _times(self) -> None:
+        """ "patients who visited more than 10 times": count the rows that refer to them."""
+        reading = self.reading
+        for c in list(reading.comparisons):
+            table = _table_of(c.subject) if c.subject is not None else None
+            if not c.times or c.counted is not None or c.subject is None or table is None:
+                continue
+            named = [m.mention for m in reading.measures] + reading.tables + reading.dims
+            owners = {_table_of(m) for m in named if m is not c.subject} - {None, table}
+            if any(table in dict(self.index.graph.children(str(o))) for o in owners):
+                # "customers who ordered more than 30 times": the orders are what is counted
+                reading.comparisons[reading.comparisons.index(c)] = replace(c, counted=c.subject)
+                continue
+            children = [child for child, _ in self.index.graph.children(table) if child != table]
+            dated = [child for child in children if self.index.tables[child].date_column]
+            chosen = children if len(children) == 1 else dated
+            if len(chosen) != 1:
+                self._fail(f"I could not tell which rows of {table} to count.")
+            rows = Mention(Role.SCHEMA, c.subject.end, c.subject.end, chosen[0],
+                           (TableLink(chosen[0]),))  # fmt: skip
+            reading.comparisons[reading.comparisons.index(c)] = replace(c, counted=rows)
+            self.doubts += 1
+
+    def _present(self) -> None:
+        """ "which vendors have overdue invoices": the vendors, with some such invoice."""
+        reading = self.reading
+        if not (reading.asked_which and reading.dims and reading.tables) or reading.measures:
+            return
+        if reading.order or reading.comparisons or reading.absent:
+            return
+        subject = _table_of(reading.dims[0])
+        if subject is None:
+            return
+        children = {child for child, _ in self.index.graph.children(subject)} - {subject}
+        related = next((m for m in reading.tables if _table_of(m) in children), None)
+        if related is None:
+            return
+        reading.present = related
+        reading.tables.remove(related)
+        reading.tables.insert(0, reading.dims.pop(0))
+        reading.asked_which = False
 
     def _having(self, measure: Measure | None) -> tuple[str, float] | None:
         """A comparison on a count per group or on the measure itself becomes a HAVING."""
@@ -272,6 +320,16 @@ class Shaper(Conditions):
             return Measure("count", table, self.index.tables[table].singular + "_count")
         if counting and self.reading.absent and self.reading.tables:
             return self._count(self.reading.tables[0], "count")
+        ranked = self.reading.ranked
+        if ranked is None and self.reading.asked_which and self.reading.dims:
+            ranked = self.reading.dims[0]
+        if ranked is not None and self.reading.order and not _has_table(ranked):
+            # "which drug was prescribed the most": count the rows that hold each drug
+            columns = [link for link in ranked.links if isinstance(link, ColumnLink)]
+            if columns:
+                self.doubts += 1
+                table = columns[0].table
+                return Measure("count", table, self.index.tables[table].singular + "_count")
         return None
 
     def _distinct(self, m: Mention) -> Measure:

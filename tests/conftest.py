@@ -141,3 +141,18 @@ def llm_server(llm_server_session: object) -> object:
     """The scripted LLM server, its script and request log emptied for this test."""
     llm_server_session.reset()  # type: ignore[attr-defined]
     return llm_server_session
+
+
+@pytest.fixture(scope="session")
+def local_llm_url() -> Iterator[str]:
+    """The real local model (Qwen2.5-Coder-1.5B) behind `llama_cpp.server` on loopback.
+
+    `make test` installs it (scripts/install-local-model.sh); skipped only when the model file
+    is absent, as on a checkout where that script has not run.
+    """
+    from benchmarks.accuracy.local_llm import MODEL, serve
+
+    if not MODEL.exists():
+        pytest.skip(f"{MODEL.name} is absent: run scripts/install-local-model.sh (make test does)")
+    with serve() as url:
+        yield url

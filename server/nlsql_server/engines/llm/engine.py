@@ -13,7 +13,7 @@ from ...exceptions import CannotAnswer, UnsafeSql
 from ..base import Engine, EngineContext, Generated
 from .chat import ChatClient
 from .config import LlmConfig
-from .examples import Example, load_examples, relevant_examples
+from .examples import Example, fitting_examples, load_examples
 from .prompt import Attempt, build_messages
 from .relevance import SchemaRanker
 from .reply import checked
@@ -68,7 +68,7 @@ class LlmEngine(Engine):
                 f"({len(context.schema.tables)} tables): name what to look at.",
                 understood={},
             )
-        examples = relevant_examples(question, context.schema, self.examples)
+        examples = fitting_examples(context.schema, self.examples)
         messages = build_messages(question, context, selection, examples, attempts)
         reply = self.chat.complete(messages)
         try:

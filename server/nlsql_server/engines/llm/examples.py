@@ -1,8 +1,7 @@
 """Verified examples: question → SQL pairs that show a model the patterns of a schema.
 
 They come from `examples.toml` beside this module. An example is offered only for a schema that
-has every table and column it uses, and the closest few to the question (by shared words) go
-into the prompt, rendered in the database's dialect.
+has every table and column it uses, rendered in the database's dialect.
 """
 
 from __future__ import annotations
@@ -16,9 +15,8 @@ import sqlglot
 from sqlglot import exp
 
 from ...databases.base import DatabaseSchema
-from ..offline.words import tokenize
 
-__all__ = ["Example", "load_examples", "relevant_examples"]
+__all__ = ["Example", "fitting_examples", "load_examples"]
 
 _FILE = Path(__file__).with_name("examples.toml")
 
@@ -47,7 +45,8 @@ class Example:
         )
 
     def sql_in(self, dialect: str) -> str:
-        return self.tree().sql(dialect=dialect, pretty=True)
+        """The SQL in `dialect`, on one line (fewer prompt tokens than pretty-printed)."""
+        return self.tree().sql(dialect=dialect)
 
 
 @cache
@@ -57,11 +56,9 @@ def load_examples(path: Path = _FILE) -> tuple[Example, ...]:
     return tuple(Example(e["question"], e["sql"].strip(), dialect) for e in raw.get("example", []))
 
 
-def relevant_examples(
-    question: str, schema: DatabaseSchema, examples: tuple[Example, ...], limit: int = 3
+def fitting_examples(
+    schema: DatabaseSchema, examples: tuple[Example, ...], limit: int = 4
 ) -> list[Example]:
-    """The examples that fit `schema`, the ones sharing most words with `question` first."""
-    words = {t.lemma for t in tokenize(question)}
-    fitting = [e for e in examples if e.fits(schema)]
-    fitting.sort(key=lambda e: -len(words & {t.lemma for t in tokenize(e.question)}))
-    return fitting[:limit]
+    """The first examples that fit `schema`: the same for every question on a database, so
+    the prompt's prefix stays the same (a local server evaluates it once)."""
+    return [e for e in examples if e.fits(schema)][:limit]

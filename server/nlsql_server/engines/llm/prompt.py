@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot.errors import SqlglotError
 
-from ...databases.base import Column, Table
+from ...databases.base import Table
 from ...glossary import Term
 from ..base import EngineContext
 from .chat import Message
@@ -27,6 +27,8 @@ __all__ = ["Attempt", "build_messages"]
 
 #: Values shown per text column, and columns per table, at most.
 _VALUES_SHOWN = 8
+#: Text columns with more distinct values than this are not categories: no samples shown.
+_CATEGORICAL = 50
 _COLUMNS_SHOWN = 40
 #: Earlier turns of the session that go into the prompt, at most (the latest ones).
 _TURNS_SHOWN = 3
@@ -51,7 +53,7 @@ def build_messages(
     for turn in context.history[-_TURNS_SHOWN:]:
         messages.append({"role": "user", "content": turn.question})
         messages.append({"role": "assistant", "content": _fenced(turn.sql)})
-    messages.append({"role": "user", "content": question})
+    messages.append({"role": "user", "content": _question(question, context)})
     for attempt in attempts:
         messages.append({"role": "assistant", "content": _fenced(attempt.sql)})
         messages.append(
@@ -62,6 +64,15 @@ def build_messages(
             }
         )
     return messages
+
+
+def _question(question: str, context: EngineContext) -> str:
+    """The question; after earlier turns, with a reminder that it may refine the last one
+    (small models otherwise tend to answer a follow-up as a question of its own)."""
+    if not context.history:
+        return question
+    last = context.history[-1].question
+    return f'{question}\n\n(If this refines the previous question, "{last}", change its query.)'
 
 
 def _system(context: EngineContext, selection: Selection, examples: Sequence[Example]) -> str:
@@ -96,16 +107,22 @@ def _system(context: EngineContext, selection: Selection, examples: Sequence[Exa
                 f"Question: {e.question}\n{_fenced(e.sql_in(context.dialect))}" for e in examples
             )
         )
+    # Last, as it changes with the question: the rest is a prefix shared across questions.
+    if selection.values:
+        parts.append(
+            "Values the question mentions: "
+            + "; ".join(
+                f"{table}.{column} = " + " or ".join(_literal(v) for v in values)
+                for (table, column), values in sorted(selection.values.items())
+            )
+        )
     return "\n\n".join(parts)
 
 
 def _tables(context: EngineContext, selection: Selection) -> list[str]:
-    described = []
-    for name in selection.tables:
-        table = context.schema.table(name)
-        if table is not None:
-            described.append(_table(table, context, selection))
-    return described
+    """The selected tables in schema order (not by relevance), so prompts share a prefix."""
+    chosen = set(selection.tables)
+    return [_table(t, context, selection) for t in context.schema.tables if t.name in chosen]
 
 
 def _table(table: Table, context: EngineContext, selection: Selection) -> str:
@@ -113,7 +130,7 @@ def _table(table: Table, context: EngineContext, selection: Selection) -> str:
     named = [c for c in table.columns if (table.name, c.name) in selection.columns]
     columns = list(dict.fromkeys([*named, *table.columns]))[:_COLUMNS_SHOWN]
     columns.sort(key=table.columns.index)
-    lines = []
+    lines: list[tuple[str, str]] = []
     for column in columns:
         line = f"  {column.name} {column.type or 'TEXT'}"
         if column.primary_key:
@@ -121,22 +138,21 @@ def _table(table: Table, context: EngineContext, selection: Selection) -> str:
         fk = keys.get(column.name.lower())
         if fk is not None:
             line += f" REFERENCES {fk.ref_table}({fk.ref_column})"
-        values = _values(table, column, context, selection)
-        if values:
-            line += f"  -- e.g. {values}"
-        lines.append(line)
+        lines.append((line, _values(context.values.get((table.name, column.name), ()))))
     rows = f"  -- {table.row_count} rows" if table.row_count is not None else ""
-    return f"CREATE TABLE {table.name} ({rows}\n" + ",\n".join(lines) + "\n);"
+    body = [
+        line + ("," if i < len(lines) - 1 else "") + (f"  -- e.g. {values}" if values else "")
+        for i, (line, values) in enumerate(lines)
+    ]
+    return f"CREATE TABLE {table.name} ({rows}\n" + "\n".join(body) + "\n);"
 
 
-def _values(table: Table, column: Column, context: EngineContext, selection: Selection) -> str:
-    known = context.values.get((table.name, column.name))
-    if not known:
+def _values(known: Sequence[str]) -> str:
+    """Sample values of a categorical column (names, e-mails and other long lists left out)."""
+    if not known or len(known) > _CATEGORICAL:
         return ""
-    matched = selection.values.get((table.name, column.name), ())
-    shown = list(dict.fromkeys([*matched, *known]))[:_VALUES_SHOWN]
-    more = f" ({len(known)} values)" if len(known) > len(shown) else ""
-    return ", ".join(_literal(v) for v in shown) + more
+    shown = ", ".join(_literal(v) for v in known[:_VALUES_SHOWN])
+    return shown + (f" ({len(known)} values)" if len(known) > _VALUES_SHOWN else "")
 
 
 def _literal(value: str) -> str:

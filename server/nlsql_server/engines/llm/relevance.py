@@ -33,11 +33,11 @@ _PARTIAL_WEIGHT = 0.5
 
 @dataclass(frozen=True)
 class Selection:
-    """The tables a prompt describes (most relevant first) and the columns the question named."""
+    """The tables a prompt describes and the columns and values the question named."""
 
     tables: tuple[str, ...]
     columns: frozenset[tuple[str, str]] = frozenset()
-    #: Values the question matched: (table, column) → values, shown first among the samples.
+    #: Values the question matched: (table, column) → values.
     values: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
 
@@ -83,10 +83,16 @@ class SchemaRanker:
         )
 
     def _expand(self, ranked: list[str], index: SchemaIndex) -> list[str]:
-        """The best tables, the tables on the join paths between them, then neighbours."""
+        """The best tables, the tables on the join paths between them, then neighbours.
+
+        A schema that fits the budget whole is shown whole: nothing is lost, and every question
+        on it then shares one prompt prefix, which a local model server evaluates only once.
+        """
+        every = list(index.tables)
+        if len(every) <= self.max_tables:
+            return every
         if not ranked:
-            every = list(index.tables)
-            return every if len(every) <= self.max_tables else []
+            return []
         chosen = ranked[: self.max_tables]
         anchor = chosen[0]
         paths = index.graph.paths(anchor)

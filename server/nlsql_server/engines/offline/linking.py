@@ -42,7 +42,7 @@ class Role(Enum):
 _GRAMMAR: dict[tuple[str, ...], tuple[Role, str]] = {
     **{p: (Role.AGG, "count") for p in [("how", "many"), ("number", "of"), ("count",), ("count", "of")]},
     **{p: (Role.AGG, "sum") for p in [("total",), ("sum",), ("sum", "of"), ("how", "much")]},
-    **{p: (Role.AGG, "avg") for p in [("average",), ("avg",), ("mean",)]},
+    **{p: (Role.AGG, "avg") for p in [("average",), ("avg",), ("mean",), ("on", "average")]},
     **{p: (Role.AGG, "max") for p in [("max",), ("maximum",)]},
     **{p: (Role.AGG, "min") for p in [("min",), ("minimum",)]},
     **{p: (Role.GROUP, "") for p in [("per",), ("by",), ("each",), ("for", "each"), ("every",),

@@ -20,6 +20,13 @@ from .schema_index import (
     is_numeric,
 )
 
+#: Words asking for what the offline engine cannot compute: better to say so than to guess.
+_BEYOND = frozenset({"median", "percentile", "quartile", "cumulative", "running", "rolling",
+                     "moving", "growth", "yoy", "churn", "retention", "variance", "stddev",
+                     "deviation", "correlation", "forecast", "predict", "trend", "lifetime",
+                     "mode", "ratio", "rate", "second", "third", "nth", "previous"})  # fmt: skip
+#: Words that ask for periods side by side: "compare 2024 and 2025".
+_COMPARING = frozenset({"compare", "compared", "comparing", "versus", "vs"})
 #: Words after a number that count occasions: "visited more than 10 times".
 _TIMES = ("times", "time", "x")
 #: Rank words that sort every row rather than pick the top few.
@@ -93,6 +100,8 @@ class Reading:
     columns: list[Mention] = field(default_factory=list)
     #: "average number of items per order": the aggregate over the per-group measure.
     outer: str | None = None
+    #: "compare 2024 and 2025": the years side by side.
+    comparing: bool = False
     ignored: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -251,6 +260,9 @@ class _Reader:
 
     def _aggregate(self, i: int) -> int:
         """ "total purchase amount", "number of outstanding invoices": the aggregate's target."""
+        if self.seq[i].text.lower() == "on average":
+            self.reading.outer = "avg"  # "orders per customer on average"
+            return i + 1
         following = self.seq[i + 1] if i + 1 < len(self.seq) else None
         if (
             following is not None
@@ -387,7 +399,11 @@ class _Reader:
     def _unknown(self, i: int) -> int:
         m = self.seq[i]
         before = self.seq[i - 1] if i else None
-        if m.capitalised or (before is not None and before.role in (Role.PREP, Role.NEGATE)):
+        if m.text.lower() in _BEYOND:
+            self.reading.problems.append(f"“{m.text}” (not something I can compute yet)")
+        elif m.text.lower() in _COMPARING:
+            self.reading.comparing = True
+        elif m.capitalised or (before is not None and before.role in (Role.PREP, Role.NEGATE)):
             self.reading.problems.append(
                 f"“{m.text}” (it looks like a value, but no column holds it)"
             )

@@ -45,6 +45,10 @@ class Shaper(Conditions):
             measure = self._default_measure(dims[0])
         if measure is None and dims:
             self._fail("I could not tell what to count or add up per " + dims[0].describe() + ".")
+        side_by_side = reading.comparing and len(reading.years) > 1 and measure is not None
+        if side_by_side and not any(d.kind == "time" for d in dims):
+            year = Mention(Role.GRAIN, 0, 0, "year", value="year")
+            dims.append(self._time(root, measure, year))  # "compare 2024 and 2025"
         sort = self._sort(root, measure, dims)
         if sort is not None:
             measure = None
@@ -80,6 +84,8 @@ class Shaper(Conditions):
             measure = self._rebase(measure, tree)
             root = measure.table
             tree = self.joins(root, measure, dims, filters + conditions)
+        if measure is None and not filters and reading.ignored:
+            self.doubts += 2 * len(reading.ignored)  # a whole table for words it did not place
         unused = {_table_of(m) for m in reading.tables} - set(tree.tables) - {None}
         if unused and reading.order and not dims and sort is None:
             self._fail(f"I could not tell how {', '.join(sorted(map(str, unused)))} are ranked.")

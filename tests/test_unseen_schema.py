@@ -184,7 +184,8 @@ def test_unmatched_words_lower_confidence_below_the_threshold(fleet):
 @pytest.mark.parametrize(
     "question",
     ["total fare by planet", "drivers with more than", "share of", "trips in Atlantis",
-     "average number of trips", "trips by weather"],
+     "average number of trips", "trips by weather", "busiest driver", "average age of drivers",
+     "trips on weekends", "which drivers are late on trips", "median fare"],
 )  # fmt: skip
 def test_what_it_cannot_place_it_declines(fleet, question):
     _, context = fleet

@@ -46,6 +46,9 @@ class Conditions(Resolver):
             tables = {getattr(link, "table", "") for link in present.links}
             inside = [f for f in filters if f.table in tables]
             filters = [f for f in filters if f not in inside]
+            if not inside and not periods and self.reading.ignored:
+                shown = ", ".join(f"“{w}”" for w in self.reading.ignored)
+                self._fail(f"I could not place {shown}, which may say which {present.text}.")
             related.append(self._related(root, present, periods, inside, negated=False))
         if related:
             return filters + related

@@ -24,7 +24,8 @@ from .schema_index import (
 _BEYOND = frozenset({"median", "percentile", "quartile", "cumulative", "running", "rolling",
                      "moving", "growth", "yoy", "churn", "retention", "variance", "stddev",
                      "deviation", "correlation", "forecast", "predict", "trend", "lifetime",
-                     "mode", "ratio", "rate", "second", "third", "nth", "previous"})  # fmt: skip
+                     "mode", "ratio", "rate", "second", "third", "nth", "previous", "net",
+                     "age", "weekend", "weekends", "weekday", "weekdays", "hour"})  # fmt: skip
 #: Words that ask for periods side by side: "compare 2024 and 2025".
 _COMPARING = frozenset({"compare", "compared", "comparing", "versus", "vs"})
 #: Words after a number that count occasions: "visited more than 10 times".

@@ -28,6 +28,7 @@ from .schema_index import (
 from .words import lemma, name_words, phrase_words
 
 _DEFAULT_LIMIT = 10
+_AGGREGATE_NAMES = {"avg": "average", "min": "minimum", "max": "maximum", "sum": "total"}
 
 
 class Shaper(Conditions):
@@ -85,7 +86,10 @@ class Shaper(Conditions):
             root = measure.table
             tree = self.joins(root, measure, dims, filters + conditions)
         if measure is None and not filters and reading.ignored:
-            self.doubts += 2 * len(reading.ignored)  # a whole table for words it did not place
+            shown = ", ".join(f"“{w}”" for w in reading.ignored)
+            self._fail(f"I could not place {shown}; listing every row of {root} would be a guess.")
+        if measure is None:
+            self.doubts += len(reading.ignored)  # a listing's unplaced words were its conditions
         unused = {_table_of(m) for m in reading.tables} - set(tree.tables) - {None}
         if unused and reading.order and not dims and sort is None:
             self._fail(f"I could not tell how {', '.join(sorted(map(str, unused)))} are ranked.")
@@ -395,6 +399,9 @@ class Shaper(Conditions):
         if table and column and aggregate in ("avg", "min", "max"):
             self.doubts += 1
             return Measure(aggregate, table, name, column=column)
+        if aggregate in ("avg", "min", "max", "sum"):
+            words = _AGGREGATE_NAMES[aggregate]
+            self._fail(f"I could not tell which number of “{m.text}” to take the {words} of.")
         return self._count(m, aggregate)
 
     def _count(self, m: Mention, aggregate: str | None) -> Measure:

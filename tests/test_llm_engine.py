@@ -276,6 +276,16 @@ def test_auto_asks_the_llm_below_the_confidence_threshold(
     assert len(llm_server.requests) == 1
 
 
+def test_auto_keeps_the_doubtful_offline_answer_when_the_llm_fails(
+    llm_server: ScriptedLlm, data_dir: Path
+) -> None:
+    services = services_for(llm_server, data_dir, auto_min_confidence=1.01)
+    llm_server.enqueue(Scripted(status=503))
+    answer = ask(services, "top 5 customers by total purchase amount", database="retail")
+    assert answer["engine"] == "offline" and answer["row_count"] == 5
+    assert len(llm_server.requests) == 1
+
+
 def test_auto_asks_the_llm_when_the_offline_engine_cannot_answer(
     llm_server: ScriptedLlm, data_dir: Path
 ) -> None:

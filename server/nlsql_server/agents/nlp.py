@@ -1,10 +1,11 @@
 """The NLP agent: picks the engine for a question, and drives the LLM's retry loop.
 
 Engines: `offline` (deterministic, no network), `llm` (an OpenAI-compatible model) and `auto`,
-the default: the offline engine when it is confident, else the LLM when one is configured. The
-caller hands `answer` a `run` coroutine that checks and executes SQL; when the LLM's SQL is
-refused or fails, the agent asks the model again with the error, at most `LlmConfig.retries`
-times. The engines stay pure: only `run` touches the database.
+the default: the offline engine when it is confident, else the LLM when one is configured (and
+the offline engine's doubtful answer after all when the LLM fails). The caller hands `answer`
+a `run` coroutine that checks and executes SQL; when the LLM's SQL is refused or fails, the
+agent asks the model again with the error, at most `LlmConfig.retries` times. The engines stay
+pure: only `run` touches the database.
 """
 
 from __future__ import annotations
@@ -72,17 +73,21 @@ class NlpAgent:
         name = self._known(engine or self.default_engine)
         if name == "llm":
             self.llm.config.require()
-        if name in ("offline", "auto"):
-            try:
-                generated = await to_thread.run_sync(self.offline.generate, question, context)
-            except CannotAnswer:
-                if name == "offline" or not self.llm.configured:
-                    raise
-            else:
-                confident = generated.confidence >= self.auto_min_confidence
-                if name == "offline" or confident or not self.llm.configured:
-                    return Answered(generated, await run(generated))
-        return await self._llm(question, context, run, retrying)
+            return await self._llm(question, context, run, retrying)
+        try:
+            offline = await to_thread.run_sync(self.offline.generate, question, context)
+        except CannotAnswer:
+            if name == "offline" or not self.llm.configured:
+                raise
+            return await self._llm(question, context, run, retrying)
+        confident = offline.confidence >= self.auto_min_confidence
+        if name == "offline" or confident or not self.llm.configured:
+            return Answered(offline, await run(offline))
+        try:
+            return await self._llm(question, context, run, retrying)
+        except NlsqlError:
+            # The LLM failed (unreachable, or no SQL of its ran): a doubtful answer beats none.
+            return Answered(offline, await run(offline))
 
     async def _llm(
         self, question: str, context: EngineContext, run: Run[T], retrying: Retrying

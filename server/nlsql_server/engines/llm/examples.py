@@ -28,7 +28,7 @@ class Example:
     #: The dialect `sql` is written in.
     dialect: str
 
-    def tree(self) -> exp.Expression:
+    def tree(self) -> exp.Expr:
         return sqlglot.parse_one(self.sql, read=self.dialect)
 
     def fits(self, schema: DatabaseSchema) -> bool:

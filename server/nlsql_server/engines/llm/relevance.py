@@ -9,7 +9,7 @@ their direct neighbours while room is left. Columns the question named are liste
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -51,7 +51,7 @@ class SchemaRanker:
 
     def select(self, question: str, context: EngineContext) -> Selection:
         index = self._index(context)
-        scores: Counter[str] = Counter()
+        scores: defaultdict[str, float] = defaultdict(float)
         columns: set[tuple[str, str]] = set()
         values: dict[tuple[str, str], list[str]] = {}
         for mention in link(tokenize(question), index):
@@ -75,7 +75,7 @@ class SchemaRanker:
         for turn in context.history[-2:]:
             for table in _tables_of(turn.sql, context.dialect, index):
                 scores[table] += _HISTORY_WEIGHT
-        chosen = self._expand([t for t, _ in scores.most_common()], index)
+        chosen = self._expand(sorted(scores, key=lambda t: -scores[t]), index)
         return Selection(
             tables=tuple(chosen),
             columns=frozenset(c for c in columns if c[0] in chosen),

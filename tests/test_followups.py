@@ -93,6 +93,22 @@ def test_a_whole_question_is_not_merged_into_the_last(retail):
     talk = Conversation(db, context)
     talk.ask("revenue by country in 2025")
     assert talk.ask("how many customers are there") == [[5000]]
+    assert talk.ask("how many customers are there please") == [[5000]]
+
+
+def test_cue_words_around_a_follow_up(retail):
+    db, context = retail
+    talk = Conversation(db, context)
+    talk.ask("number of orders by channel")
+    rows = talk.ask("for 2024 instead")
+    gold = "SELECT channel, COUNT(*) FROM orders WHERE order_date LIKE '2024-%' GROUP BY channel"
+    assert_same(rows, db.execute(gold, 10).rows, False)
+    rows = talk.ask("what about Canada?")
+    gold = (
+        "SELECT o.channel, COUNT(*) FROM orders o JOIN customers c USING (customer_id) "
+        "WHERE o.order_date LIKE '2024-%' AND c.country = 'Canada' GROUP BY o.channel"
+    )
+    assert_same(rows, db.execute(gold, 10).rows, False)
 
 
 def test_a_follow_up_without_a_previous_answer_cannot_be_answered(retail):

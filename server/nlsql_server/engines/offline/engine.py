@@ -50,7 +50,7 @@ class OfflineEngine(Engine):
                     raise
                 # a question that fails on its own may refine the previous one ("bottom 5?")
                 try:
-                    plan = refine(previous, read(link(tokens, index), index), index)
+                    plan = refine(previous, read(link(without_cues(tokens), index), index), index)
                 except CannotAnswer:
                     raise own from None
         if plan.confidence < context.min_confidence:

@@ -42,11 +42,19 @@ def previous_plan(history: Sequence[PriorTurn], index: SchemaIndex) -> Plan | No
 
 def opens_follow_up(tokens: list[Token]) -> bool:
     """ "now ...", "same but ...", "and ...", "what about ...": the question refines the last."""
-    return len(without_cues(tokens)) < len(tokens)
+    if not tokens:
+        return False
+    return tokens[0].lemma in CUES or tuple(t.lemma for t in tokens[:2]) in PAIRS
+
+
+#: Cue words that may also close a follow-up ("for 2024 instead").
+TRAILING = frozenset({"instead", "too", "also", "again", "then", "please"})
 
 
 def without_cues(tokens: list[Token]) -> list[Token]:
-    """The follow-up's own words: the opening cue words carry no meaning of their own."""
+    """The follow-up's own words: the cue words around them carry no meaning of their own."""
+    while tokens and tokens[-1].lemma in TRAILING:
+        tokens = tokens[:-1]
     start = 0
     while start < len(tokens):
         pair = tuple(t.lemma for t in tokens[start : start + 2])

@@ -126,6 +126,14 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 # -- LLM engine: a scripted OpenAI-compatible server (tests/llm_server.py) -------------------
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_outside_llm() -> None:
+    """Tests never reach a paid LLM: keys and endpoints from the caller's environment go."""
+    for name in list(os.environ):
+        if name.startswith("NLSQL_LLM_") or name in ("MOONSHOT_API_KEY", "OPENAI_API_KEY"):
+            del os.environ[name]
+
+
 @pytest.fixture(scope="session")
 def llm_server_session() -> Iterator[object]:
     from llm_server import ScriptedLlm

@@ -28,7 +28,7 @@ from .schema_index import (
 from .words import lemma, name_words, phrase_words
 
 _DEFAULT_LIMIT = 10
-_AGGREGATE_NAMES = {"avg": "average", "min": "minimum", "max": "maximum", "sum": "total"}
+_AGGREGATE_NAMES = {"avg": "average", "min": "minimum", "max": "maximum"}
 
 
 class Shaper(Conditions):
@@ -399,7 +399,7 @@ class Shaper(Conditions):
         if table and column and aggregate in ("avg", "min", "max"):
             self.doubts += 1
             return Measure(aggregate, table, name, column=column)
-        if aggregate in ("avg", "min", "max", "sum"):
+        if aggregate in ("avg", "min", "max"):  # "total orders" is a count, "average orders" not
             words = _AGGREGATE_NAMES[aggregate]
             self._fail(f"I could not tell which number of “{m.text}” to take the {words} of.")
         return self._count(m, aggregate)

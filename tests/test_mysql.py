@@ -188,7 +188,7 @@ def test_samples_load_refuses_a_database_holding_other_tables(loaded: Loaded) ->
     )  # fmt: skip
     assert replaced.returncode == 0, replaced.stderr
     assert "finance -> mine_finance: 6 tables" in replaced.stdout
-    assert "[####" in replaced.stderr  # the progress bar
+    assert "mine_finance: 100%|" in replaced.stderr  # the progress bar, finished
 
 
 @pytest.mark.parametrize("sample", SAMPLES)

@@ -11,7 +11,14 @@ import httpx
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-TOOLS = {"list_databases", "discover_tables", "get_table_schema", "sample_values", "execute_query", "ask"}
+TOOLS = {
+    "list_databases",
+    "discover_tables",
+    "get_table_schema",
+    "sample_values",
+    "execute_query",
+    "ask",
+}
 
 
 async def _exercise(client: Client) -> dict[str, Any]:
@@ -23,10 +30,13 @@ async def _exercise(client: Client) -> dict[str, Any]:
     count = await client.call_tool(
         "execute_query", {"database": "retail", "sql": "SELECT COUNT(*) AS n FROM customers"}
     )
-    refused = await client.call_tool("execute_query", {"database": "retail", "sql": "DELETE FROM orders"})
+    refused = await client.call_tool(
+        "execute_query", {"database": "retail", "sql": "DELETE FROM orders"}
+    )
     unknown = await client.call_tool("discover_tables", {"database": "nope"})
     answer = await client.call_tool(
-        "ask", {"question": "Show me the top 5 customers by total purchase amount", "database": "retail"}
+        "ask",
+        {"question": "Show me the top 5 customers by total purchase amount", "database": "retail"},
     )
     return {
         "listed": listed,
@@ -58,7 +68,9 @@ def test_mcp_over_streamable_http(server):
 
 
 def test_mcp_endpoint_answers_without_a_redirect(server):
-    response = httpx.post(f"{server.url}/mcp", json={}, headers={"accept": "application/json, text/event-stream"})
+    response = httpx.post(
+        f"{server.url}/mcp", json={}, headers={"accept": "application/json, text/event-stream"}
+    )
     assert response.status_code not in (307, 308)
 
 
@@ -80,7 +92,16 @@ def test_tools_over_json_rpc(server):
         return httpx.post(f"{server.url}/rpc", json=body, timeout=60).json()["result"]
 
     assert {t["name"] for t in rpc("tools.list", {})} >= TOOLS
-    result = rpc("tools.call", {"name": "get_table_schema", "arguments": {"database": "finance", "table": "invoices"}})
+    result = rpc(
+        "tools.call",
+        {"name": "get_table_schema", "arguments": {"database": "finance", "table": "invoices"}},
+    )
     assert result["structuredContent"]["name"] == "invoices"
-    refused = rpc("tools.call", {"name": "execute_query", "arguments": {"database": "finance", "sql": "DROP TABLE invoices"}})
+    refused = rpc(
+        "tools.call",
+        {
+            "name": "execute_query",
+            "arguments": {"database": "finance", "sql": "DROP TABLE invoices"},
+        },
+    )
     assert refused["isError"] is True

@@ -19,6 +19,7 @@ from nlsql_server.databases.sqlite import SqliteDatabase
 from nlsql_server.engines.base import EngineContext, PriorTurn
 from nlsql_server.engines.offline import OfflineEngine
 from nlsql_server.engines.offline.memory import dump, load
+from nlsql_server.engines.offline.schema_index import index_for
 from nlsql_server.engines.offline.words import tokenize
 from nlsql_server.exceptions import CannotAnswer
 from nlsql_server.glossary import Glossary
@@ -128,7 +129,7 @@ def test_a_follow_up_that_changes_nothing_is_refused(retail):
 
 def test_the_stored_plan_rebuilds_to_the_same_plan(retail):
     _, context = retail
-    index = ENGINE._index(context)
+    index = index_for(context)
     for question in ("total sales by category in 2025", "customers with more than 30 orders",
                      "what share of orders were cancelled", "customers without orders in 2025",
                      "revenue in the last 3 months by channel"):  # fmt: skip
@@ -183,3 +184,10 @@ def test_follow_ups_through_json_rpc_with_a_redis_session(redis_server, retail):
     reply = httpx.post(f"{redis_server.url}/rpc", json=body, timeout=60).json()
     assert "result" not in reply
     assert reply["error"]["data"]["code"] == "cannot_answer"
+
+
+def test_a_session_copy_of_the_context_reuses_the_schema_index(retail):
+    """Each session question gets a context copy with its history: the index is not rebuilt."""
+    _, context = retail
+    turn = PriorTurn("revenue by region", "SELECT 1", "offline")
+    assert index_for(replace(context, history=(turn,))) is index_for(context)

@@ -8,7 +8,6 @@ their direct neighbours while room is left. Columns the question named are liste
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -18,13 +17,18 @@ from sqlglot.errors import SqlglotError
 
 from ..base import EngineContext
 from ..offline.linking import Role, link
-from ..offline.schema_index import ColumnLink, SchemaIndex, TableLink, TermLink, ValueLink
+from ..offline.schema_index import (
+    ColumnLink,
+    SchemaIndex,
+    TableLink,
+    TermLink,
+    ValueLink,
+    index_for,
+)
 from ..offline.words import tokenize
 
 __all__ = ["Selection", "SchemaRanker"]
 
-#: Contexts whose schema index is kept (the server reuses one context per database).
-_KEPT_INDEXES = 16
 _TABLE_WEIGHT = 3.0
 _COLUMN_WEIGHT = 2.0
 _HISTORY_WEIGHT = 2.0
@@ -42,15 +46,13 @@ class Selection:
 
 
 class SchemaRanker:
-    """Ranks a context's tables for a question; keeps one schema index per context."""
+    """Ranks a context's tables for a question, on the schema index the offline engine uses."""
 
     def __init__(self, max_tables: int = 8) -> None:
         self.max_tables = max_tables
-        self._indexes: dict[int, tuple[EngineContext, SchemaIndex]] = {}
-        self._lock = threading.Lock()
 
     def select(self, question: str, context: EngineContext) -> Selection:
-        index = self._index(context)
+        index = index_for(context)
         scores: defaultdict[str, float] = defaultdict(float)
         columns: set[tuple[str, str]] = set()
         values: dict[tuple[str, str], list[str]] = {}
@@ -108,18 +110,6 @@ class SchemaRanker:
                 if other not in chosen and len(index.graph.paths(table)[other][1]) == 1:
                     chosen.append(other)
         return chosen
-
-    def _index(self, context: EngineContext) -> SchemaIndex:
-        with self._lock:
-            kept = self._indexes.get(id(context))
-            if kept is not None and kept[0] is context:
-                return kept[1]
-        index = SchemaIndex(context)
-        with self._lock:
-            if len(self._indexes) >= _KEPT_INDEXES:
-                self._indexes.pop(next(iter(self._indexes)))
-            self._indexes[id(context)] = (context, index)
-        return index
 
 
 def _partial_matches(word: str, index: SchemaIndex) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 from ...exceptions import CannotAnswer
 from ..base import Engine, EngineContext, Generated
 from .build import build, render
@@ -13,12 +11,9 @@ from .linking import link
 from .memory import dump
 from .plan import Plan
 from .reading import read
-from .schema_index import SchemaIndex
+from .schema_index import SchemaIndex, index_for
 from .shape import Shaper
 from .words import Token, tokenize
-
-#: Contexts whose index is kept; the server reuses one context per database.
-_KEPT_INDEXES = 16
 
 
 class OfflineEngine(Engine):
@@ -30,15 +25,11 @@ class OfflineEngine(Engine):
 
     name = "offline"
 
-    def __init__(self) -> None:
-        self._indexes: dict[int, tuple[EngineContext, SchemaIndex]] = {}
-        self._lock = threading.Lock()
-
     def generate(self, question: str, context: EngineContext) -> Generated:
         tokens = tokenize(question)
         if not tokens:
             raise CannotAnswer("The question has no words in it.", understood={})
-        index = self._index(context)
+        index = index_for(context)
         previous = previous_plan(context.history, index)
         if previous is not None and opens_follow_up(tokens):
             plan = refine(previous, read(link(without_cues(tokens), index), index), index)
@@ -78,16 +69,3 @@ class OfflineEngine(Engine):
                 understood=understood(reading),
             )
         return Shaper(reading, index).plan()
-
-    def _index(self, context: EngineContext) -> SchemaIndex:
-        """The schema index of `context`, built once per context object."""
-        with self._lock:
-            kept = self._indexes.get(id(context))
-            if kept is not None and kept[0] is context:
-                return kept[1]
-        index = SchemaIndex(context)
-        with self._lock:
-            if len(self._indexes) >= _KEPT_INDEXES:
-                self._indexes.pop(next(iter(self._indexes)))
-            self._indexes[id(context)] = (context, index)
-        return index

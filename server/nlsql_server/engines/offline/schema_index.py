@@ -8,8 +8,9 @@ and "items", `orders.total_amount` to "total amount", "amount" and "order amount
 from __future__ import annotations
 
 import difflib
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlglot
 from sqlglot import exp
@@ -273,3 +274,36 @@ def _measure(table: Table) -> str | None:
             ):
                 return column.name
     return None
+
+
+#: Indexes kept by `index_for`: one per database served, with room to spare.
+_KEPT_INDEXES = 16
+_indexes: dict[tuple[object, ...], SchemaIndex] = {}
+_indexes_lock = threading.Lock()
+
+
+def index_for(context: EngineContext) -> SchemaIndex:
+    """The schema index of `context`, built once and shared by every engine.
+
+    Keyed on what an index reads (schema, values and glossary by identity, dialect, reference
+    date), not on the context object: the pipeline hands each question of a session a copy that
+    carries its history, and `auto` asks two engines about one context. The kept index holds
+    those objects, so their ids cannot be reused while it is kept.
+    """
+    key = (
+        id(context.schema),
+        id(context.values),
+        id(context.glossary),
+        context.dialect,
+        context.reference_date,
+    )
+    with _indexes_lock:
+        index = _indexes.get(key)
+    if index is not None:
+        return index
+    index = SchemaIndex(replace(context, history=()))
+    with _indexes_lock:
+        if len(_indexes) >= _KEPT_INDEXES:
+            _indexes.pop(next(iter(_indexes)))
+        _indexes[key] = index
+    return index

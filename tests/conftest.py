@@ -50,6 +50,16 @@ class ServerThread:
         self.thread.join(timeout=10)
 
 
+class FakeClock:
+    """A monotonic clock a test moves by hand: backoff and breaker cool-downs without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     path = Path(os.environ["NLSQL_DATA_DIR"])

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ServerThread
+from conftest import FakeClock, ServerThread
 from nlsql_server import protocol
 
 from nlsql_jupyter.client import Backoff, ClientConfig, HybridClient
@@ -28,16 +28,6 @@ from nlsql_jupyter.exceptions import (
 from nlsql_jupyter.runtime import Runtime
 
 SEED_TOP = "Show me the top 5 customers by total purchase amount"
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand, so backoff needs no sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_websocket_is_the_first_choice(server):

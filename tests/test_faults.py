@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import FakeClock
 from server_process import ServerProcess
 
 from nlsql_jupyter.client import Backoff, ClientConfig, HybridClient
@@ -23,16 +24,6 @@ from nlsql_jupyter.runtime import Runtime
 
 SEED_TOP = "Show me the top 5 customers by total purchase amount"
 FINANCE_Q = "How many accounts are there?"
-
-
-class FakeClock:
-    """A monotonic clock moved by hand: the breaker's cool-down without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")

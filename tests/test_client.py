@@ -12,9 +12,9 @@ import httpx
 import pytest
 from conftest import FakeClock, ServerThread
 from nlsql_server import protocol
+from nlsql_server.breaker import CircuitBreaker
 
 from nlsql_jupyter.client import Backoff, ClientConfig, HybridClient
-from nlsql_jupyter.client.breaker import CircuitBreaker
 from nlsql_jupyter.embedded import EmbeddedServer
 from nlsql_jupyter.exceptions import (
     CircuitOpen,

@@ -20,10 +20,10 @@ import httpx
 import pytest
 from llm_server import Scripted, ScriptedLlm
 from nlsql_server import pipeline
+from nlsql_server.breaker import CircuitBreaker
 from nlsql_server.databases.base import Column, DatabaseSchema, Table
 from nlsql_server.engines.base import EngineContext
 from nlsql_server.engines.llm import LlmConfig, LlmEngine, LlmNotConfigured, LlmUnavailable
-from nlsql_server.engines.llm.breaker import Breaker
 from nlsql_server.engines.llm.chat import ChatClient
 from nlsql_server.engines.llm.examples import load_examples
 from nlsql_server.engines.llm.reply import checked, extract
@@ -228,7 +228,9 @@ def test_the_breaker_opens_after_repeated_failures_and_closes_after_a_success(
 ) -> None:
     now = [1000.0]
     config = LlmConfig(base_url=llm_server.url, api_key="k", model="m", breaker_failures=3)
-    engine = LlmEngine(config, chat=ChatClient(config, Breaker(3, 30.0, clock=lambda: now[0])))
+    engine = LlmEngine(
+        config, chat=ChatClient(config, CircuitBreaker(3, 30.0, clock=lambda: now[0]))
+    )
     llm_server.enqueue(*[Scripted(status=503)] * 3)
     for _ in range(3):
         with pytest.raises(LlmUnavailable, match="HTTP 503"):

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from nlsql_server import protocol
+from nlsql_server.breaker import CircuitBreaker
 
-from nlsql_jupyter.client.breaker import CircuitBreaker
 from nlsql_jupyter.client.config import ClientConfig
 from nlsql_jupyter.client.gate import ReconnectGate
 from nlsql_jupyter.client.stats import TransportStats

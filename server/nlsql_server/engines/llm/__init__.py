@@ -5,7 +5,7 @@ per step:
 2. `relevance`: the tables a question is about, through the offline engine's schema linking;
 3. `prompt` (+ `dialects`, `examples`): instructions, linked schema, glossary, sample values,
    verified examples, earlier turns and earlier failed attempts;
-4. `chat` (+ `breaker`): the call through the `openai` SDK with a time-out and a breaker;
+4. `chat`: the call through the `openai` SDK with a time-out and a breaker (`nlsql_server.breaker`);
 5. `reply`: exactly one read-only statement out of the reply, checked by `safety`.
 """
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import openai
 
-from .breaker import Breaker
+from ...breaker import CircuitBreaker
 from .config import LlmConfig
 from .errors import LlmUnavailable
 
@@ -23,9 +23,9 @@ Message = dict[str, str]
 class ChatClient:
     """Sends messages to the configured endpoint and returns the reply's text."""
 
-    def __init__(self, config: LlmConfig, breaker: Breaker | None = None) -> None:
+    def __init__(self, config: LlmConfig, breaker: CircuitBreaker | None = None) -> None:
         self.config = config
-        self.breaker = breaker or Breaker(config.breaker_failures, config.breaker_reset)
+        self.breaker = breaker or CircuitBreaker(config.breaker_failures, config.breaker_reset)
         self._client = openai.OpenAI(
             base_url=config.base_url,
             api_key=config.api_key,
@@ -37,8 +37,8 @@ class ChatClient:
 
     def complete(self, messages: Sequence[Message]) -> str:
         """The reply text; `LlmUnavailable` when the endpoint fails, times out or is shut off."""
-        wait = self.breaker.retry_in()
-        if wait > 0:
+        if not self.breaker.allow():
+            wait = self.breaker.retry_in()
             raise LlmUnavailable(
                 f"The LLM at {self.config.base_url} failed {self.breaker.consecutive_failures} "
                 f"times in a row; it is not asked again for {wait:.0f} s.",
@@ -68,11 +68,16 @@ class ChatClient:
         except openai.APIStatusError as exc:
             if exc.status_code >= 500 or exc.status_code == 429:
                 self.breaker.record_failure()
+            else:
+                self.breaker.release()  # the endpoint answered: no verdict on its health
             raise LlmUnavailable(
                 f"The LLM at {self.config.base_url} answered HTTP {exc.status_code}: "
                 f"{_detail(exc)}",
                 status=exc.status_code,
             ) from exc
+        except BaseException:
+            self.breaker.release()  # interrupted, or a reply the SDK could not read: free the probe
+            raise
         self.breaker.record_success()
         choices = response.choices or []
         content = choices[0].message.content if choices else None

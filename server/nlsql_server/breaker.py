@@ -1,4 +1,9 @@
-"""A circuit breaker per transport: stop calling a server that keeps failing, probe it later.
+"""A circuit breaker: stop calling an endpoint that keeps failing, probe it again later.
+
+One state machine for both places that call out: the kernel's client guards each transport
+with it, and the LLM engine guards the model's endpoint. It lives in the server package because
+the kernel side already imports `nlsql_server` (the protocol) and the server never imports the
+kernel side.
 
 Hand-written, after looking at pybreaker (the best kept sync library): it times the open state
 with the wall clock (`datetime.now`), so neither a clock jump nor a test can move it, lets

@@ -92,7 +92,7 @@ def _refuse(message: str, reason: str, **data: object) -> UnsafeSql:
     return UnsafeSql(message, reason=reason, **data)
 
 
-def check(sql: str, dialect: str) -> exp.Expression:
+def check(sql: str, dialect: str) -> exp.Expr:
     """Parse `sql` and return its tree if it is exactly one read-only query; else raise."""
     text = sql.strip()
     if not text.rstrip(";").strip():
@@ -104,8 +104,8 @@ def check(sql: str, dialect: str) -> exp.Expression:
         raise _refuse(f"{verb} statements are not allowed: {_READ_ONLY}.", "not_read_only")
     try:
         statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
-    except (ParseError, TokenError) as exc:
-        detail = exc.errors[0]["description"] if getattr(exc, "errors", None) else str(exc)
+    except ParseError as exc:  # tokenizing already succeeded in `_tokens`
+        detail = exc.errors[0]["description"] if exc.errors else str(exc)
         raise _refuse(f"The SQL could not be parsed: {detail}", "unparsable") from exc
     if len(statements) != 1:
         raise _refuse(
@@ -148,7 +148,7 @@ def _check_tokens(tokens: list[Token]) -> None:
             raise _refuse("Writing files (INTO OUTFILE / DUMPFILE) is not allowed.", "file_access")
 
 
-def _explained(tree: exp.Expression, dialect: str) -> exp.Expression:
+def _explained(tree: exp.Expr, dialect: str) -> exp.Expr:
     """The query an EXPLAIN describes (SQLite's EXPLAIN is opaque to sqlglot), else the tree."""
     if isinstance(tree, exp.Command) and tree.name.upper() == "EXPLAIN":
         rest = tree.expression.name if tree.expression else ""
@@ -161,7 +161,7 @@ def _explained(tree: exp.Expression, dialect: str) -> exp.Expression:
     return tree
 
 
-def _check_tree(tree: exp.Expression) -> None:
+def _check_tree(tree: exp.Expr) -> None:
     if not isinstance(tree, _READ_ROOTS):
         raise _refuse(f"{_READ_ONLY}; found {tree.key.upper()}.", "not_read_only")
     for node in tree.walk():

@@ -17,6 +17,7 @@ from nlsql_server import protocol
 from nlsql_jupyter.answer import Answer
 from nlsql_jupyter.exceptions import EmptyQuestion, NlsqlError
 from nlsql_jupyter.session import KernelSession
+from nlsql_jupyter.state import KernelState
 
 if TYPE_CHECKING:
     # httpx and websockets load with the first request, not with `%load_ext`.
@@ -41,6 +42,8 @@ class Runtime:
         self._client: HybridClient | None = None
         self._session: KernelSession | None = None
         self._embedded = False
+        #: What the picker and the sidebar observe (database, server, activity).
+        self.state = KernelState()
 
     # -- where the server is -----------------------------------------------------------------
 
@@ -58,6 +61,9 @@ class Runtime:
             self._explicit_url = url
             self._token = token
             self._reset()
+        self.state.database = None
+        self.state.server = self.configured_url
+        self.state.connection += 1
 
     @property
     def configured_url(self) -> str | None:
@@ -90,6 +96,8 @@ class Runtime:
                     else replace(self._template, url=url, token=token or self._template.token)
                 )
                 self._client = HybridClient(config)
+                self.state.embedded = self._embedded
+                self.state.server = url
             return self._client
 
     @property
@@ -134,13 +142,26 @@ class Runtime:
         )
         answer = Answer.from_result(result, executed=execute)
         session.record(answer)
+        if session.database is not None:
+            self.state.database = session.database
+        self.state.activity += 1
         return answer
 
     def databases(self) -> list[dict[str, Any]]:
         return self.client.databases()
 
     def use(self, database: str) -> str:
-        return self.session.use(database)
+        """Make `database` the session's database (what `%nlsql use` and the picker do)."""
+        name = self.session.use(database)
+        self.state.database = name
+        return name
+
+    def current_database(self) -> str | None:
+        """The session's database, opening the session first if needed (a picker's start)."""
+        session = self.session
+        session.ensure_open()
+        self.state.database = session.database
+        return session.database
 
     def ping(self, timeout: float | None = None) -> dict[str, Any]:
         return dict(self.client.call(protocol.PING, timeout=timeout))

@@ -13,11 +13,13 @@ from typing import Any
 
 from anyio import to_thread
 
+from . import __version__
 from .agents import data, viz
 from .databases import safety
 from .databases.base import QueryResult
 from .engines.base import Generated, PriorTurn
 from .exceptions import EmptyQuestion, InvalidParams
+from .provenance import schema_provenance
 from .services import Services
 from .sessions import Session, Turn
 
@@ -107,6 +109,8 @@ async def ask(
         "chart": None,
         "executed": execute,
         "attempts": [{"sql": a.sql, "error": a.error} for a in answered.attempts],
+        "schema": schema_provenance(generated.sql, db.dialect, context.schema),
+        "server_version": __version__,
     }
     if result is not None:
         await stage("charting", "Choosing a chart")

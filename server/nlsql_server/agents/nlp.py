@@ -76,8 +76,11 @@ class NlpAgent:
             return await self._llm(question, context, run, retrying)
         try:
             offline = await to_thread.run_sync(self.offline.generate, question, context)
-        except CannotAnswer:
+        except CannotAnswer as exc:
             if name == "offline" or not self.llm.configured:
+                # Tells the client whether asking again with the LLM engine could help.
+                exc.data.setdefault("engine", "offline")
+                exc.data.setdefault("llm_configured", self.llm.configured)
                 raise
             return await self._llm(question, context, run, retrying)
         confident = offline.confidence >= self.auto_min_confidence

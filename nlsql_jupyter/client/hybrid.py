@@ -28,12 +28,14 @@ from nlsql_jupyter.exceptions import (
     from_rpc_error,
 )
 
-__all__ = ["HybridClient", "ProgressCallback"]
+__all__ = ["CallListener", "HybridClient", "ProgressCallback"]
 
 log = logging.getLogger(__name__)
 
 #: Receives each `ask.progress` event's params: `{request_id, stage, message, elapsed_ms}`.
 ProgressCallback = Callable[[dict[str, Any]], None]
+#: Told after every `call()`: the method and the error it raised (None when it succeeded).
+CallListener = Callable[[str, Exception | None], None]
 
 
 class HybridClient:
@@ -70,6 +72,7 @@ class HybridClient:
             name: CircuitBreaker(self.config.breaker_threshold, self.config.breaker_cooldown, clock)
             for name in self._stats
         }
+        self._listeners: list[CallListener] = []
 
     @property
     def url(self) -> str:
@@ -86,6 +89,21 @@ class HybridClient:
         on_progress: ProgressCallback | None = None,
     ) -> Any:
         """Call `method` and return its result; raise the server's error as our exception."""
+        try:
+            result = self._call(method, params, timeout, on_progress)
+        except Exception as exc:
+            self._notify(method, exc)
+            raise
+        self._notify(method, None)
+        return result
+
+    def _call(
+        self,
+        method: str,
+        params: dict[str, Any] | None,
+        timeout: float | None,
+        on_progress: ProgressCallback | None,
+    ) -> Any:
         if timeout is None:
             timeout = self.config.ask_timeout if method == protocol.ASK else self.config.timeout
         request_id = next(self._ids)
@@ -189,6 +207,24 @@ class HybridClient:
         return dict(self.call(protocol.ASK, body, timeout=timeout, on_progress=on_progress))
 
     # -- state -------------------------------------------------------------------------------
+
+    def add_listener(self, listener: CallListener) -> None:
+        """Have `listener` told after every `call()` (the picker's status light follows the
+        transports this way, without polling the server)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: CallListener) -> None:
+        """Stop telling `listener`; one never added is ignored."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _notify(self, method: str, error: Exception | None) -> None:
+        """A failing listener is logged, never fails the request it was told about."""
+        for listener in list(self._listeners):
+            try:
+                listener(method, error)
+            except Exception:
+                log.warning("call listener failed", exc_info=True)
 
     def stats(self) -> dict[str, Any]:
         """Per transport: counters, latency p50/p95 (ms), breaker state, last error; and the

@@ -5,8 +5,9 @@
     %%ask --db retail
     Show me the top 5 customers by total purchase amount
 
-The cell shows live progress, the SQL, a DataFrame (stored as `_ask`) and a chart. The same
-from Python: `nlsql_jupyter.ask("...")` returns an `Answer`.
+The cell shows live progress, the SQL, the rows and a chart; its value is the `Answer`
+(`_.df`, `_.sql`, `_.chart`). The same from Python: `nlsql_jupyter.ask("...")`;
+`nlsql_jupyter.picker()` shows a database picker.
 
 Importing this package is cheap: the magics, the client, pandas and Altair load on first use.
 """
@@ -20,24 +21,28 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from nlsql_jupyter.answer import Answer
+    from nlsql_jupyter.answer import Answer, Declined
     from nlsql_jupyter.client import ClientConfig, HybridClient
     from nlsql_jupyter.exceptions import NlsqlError
+    from nlsql_jupyter.picker import DatabasePicker
 
 __all__ = [
     "Answer",
     "ClientConfig",
+    "Declined",
     "HybridClient",
     "NlsqlError",
     "__version__",
     "ask",
     "connect",
     "load_ipython_extension",
+    "picker",
     "unload_ipython_extension",
 ]
 
 _LAZY = {
     "Answer": "nlsql_jupyter.answer",
+    "Declined": "nlsql_jupyter.answer",
     "ClientConfig": "nlsql_jupyter.client",
     "HybridClient": "nlsql_jupyter.client",
     "NlsqlError": "nlsql_jupyter.exceptions",
@@ -54,6 +59,14 @@ def ask(question: str, database: str | None = None, *, limit: int | None = None)
     return get_runtime().ask(question, database=database, limit=limit)
 
 
+def picker() -> DatabasePicker:
+    """A database picker (ipywidgets) bound to this kernel's session: choosing a database acts
+    like `%nlsql use`, and `%nlsql use` or `%%ask --db` move it."""
+    from nlsql_jupyter.picker import picker as make_picker
+
+    return make_picker()
+
+
 def connect(url: str | None, *, token: str | None = None) -> None:
     """Use the nlsql server at `url` from now on (None: `$NLSQL_SERVER_URL` or the bundled one).
 
@@ -65,10 +78,13 @@ def connect(url: str | None, *, token: str | None = None) -> None:
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
-    """`%load_ext nlsql_jupyter`: register `%%ask` and `%nlsql`."""
+    """`%load_ext nlsql_jupyter`: register `%%ask` (and `%ask`) and `%nlsql`; start the chart
+    renderer's engine in the background so the first chart's static copy does not wait for it."""
     from nlsql_jupyter.magics import AskMagics
+    from nlsql_jupyter.static_chart import warm_up
 
     ipython.register_magics(AskMagics(shell=ipython))
+    warm_up()
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:
@@ -76,7 +92,7 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
     from nlsql_jupyter.magics import AskMagics
 
     manager = ipython.magics_manager
-    for kind, names in (("cell", ("ask",)), ("line", ("nlsql",))):
+    for kind, names in (("cell", ("ask",)), ("line", ("ask", "nlsql"))):
         for name in names:
             manager.magics[kind].pop(name, None)
     manager.registry.pop(AskMagics.__name__, None)

@@ -1,15 +1,17 @@
 """`Answer`: one question's result as the server sent it, with a DataFrame and a chart on demand.
 
 pandas and Altair are imported only when `df` or `chart` is first used, so importing the
-package (and `%load_ext`) stays cheap.
+package (and `%load_ext`) stays cheap. A question the engine declines comes back as `Declined`,
+which reads like an answer (it shows what was understood and how to rephrase) so that one
+unanswerable question does not stop "Run All".
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +19,9 @@ if TYPE_CHECKING:
     import altair as alt
     import pandas as pd
 
-__all__ = ["Answer"]
+    from nlsql_jupyter.exceptions import CannotAnswer
+
+__all__ = ["Answer", "Declined", "bound_spec", "build_chart"]
 
 log = logging.getLogger(__name__)
 _MONTH = re.compile(r"\d{4}-\d{2}")
@@ -32,8 +36,13 @@ class Answer:
 
     `rows` are JSON values (dates as ISO strings); `df` converts them by `column_types`
     (integer | number | date | text | other). `chart_info` is the server's chart choice
-    (`{kind, x, y, color, title, spec}`) or None; `chart` is it as an Altair chart, with the
-    rows bound to the spec's named dataset. `executed` is False for "only the SQL" answers.
+    (`{kind, x, y, color, title, spec, note?}`; kind `value` for a single number, drawn as a
+    big number with no spec) or None; `chart` is it as an Altair chart, with the rows bound to
+    the spec's named dataset. `executed` is False for "only the SQL" answers. `schema` is the
+    part of the schema the SQL was written against (`{fingerprint, tables}`).
+
+    In a notebook an `Answer` shows itself as the SQL, the table and the chart, each a separate
+    output so that JupyterLab draws the chart live and exports keep a static copy.
     """
 
     question: str
@@ -50,7 +59,17 @@ class Answer:
     timings: dict[str, Any] = field(default_factory=dict)
     progress: tuple[dict[str, Any], ...] = ()
     executed: bool = True
+    schema: dict[str, Any] = field(default_factory=dict, repr=False)
+    server_version: str | None = None
+    answered_at: str = field(
+        default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
+    )
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: How it shows itself in a notebook (`show_answer`'s options: chart, display_rows,
+    #: static_chart); the magic sets them from its configuration.
+    view: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    declined = False
 
     @classmethod
     def from_result(cls, result: dict[str, Any], *, executed: bool = True) -> Answer:
@@ -74,8 +93,23 @@ class Answer:
             timings=dict(result.get("timings") or {}),
             progress=tuple(result.get("progress") or ()),
             executed=bool(result.get("executed", executed)),
+            schema=dict(result.get("schema") or {}),
+            server_version=result.get("server_version"),
             raw=result,
         )
+
+    def provenance(self) -> dict[str, Any]:
+        """Where this answer came from, saved as each output's metadata (`metadata["nlsql"]`)."""
+        return {
+            "question": self.question,
+            "database": self.database,
+            "engine": self.engine,
+            "sql": self.sql,
+            "schema_fingerprint": self.schema.get("fingerprint"),
+            "schema_tables": sorted(self.schema.get("tables") or ()),
+            "server_version": self.server_version,
+            "answered_at": self.answered_at,
+        }
 
     def records(self) -> list[dict[str, Any]]:
         """The rows as JSON-ready dicts (what the chart binds to)."""
@@ -95,6 +129,13 @@ class Answer:
                 frame.isetitem(position, _convert(frame.iloc[:, position], kind))
         return frame
 
+    def chart_spec(self) -> dict[str, Any] | None:
+        """The chart as a self-contained Vega-Lite spec (rows inline), or None."""
+        info = self.chart_info
+        if not info or not isinstance(info.get("spec"), dict) or not self.rows:
+            return None
+        return bound_spec(info["spec"], self.records())
+
     @cached_property
     def chart(self) -> alt.TopLevelMixin | None:
         """The server's chart as an Altair chart bound to the rows, or None."""
@@ -106,26 +147,96 @@ class Answer:
     def _ipython_display_(self) -> None:
         from nlsql_jupyter.display import show_answer
 
-        show_answer(self)
+        show_answer(self, **self.view)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """One bundle with the SQL, the table and the chart (a static SVG), for front ends that
+        show an object as a single output; IPython uses `_ipython_display_` instead."""
+        from nlsql_jupyter.display import answer_bundle
+
+        return answer_bundle(self)
+
+
+@dataclass(frozen=True)
+class Declined:
+    """A question the engine would not answer rather than guess: what it understood and how to
+    ask again. Falsy, with an empty `df` and no SQL, so notebook code after it still runs."""
+
+    question: str
+    message: str
+    database: str | None = None
+    understood: Any = None
+    #: Whether the server has an LLM engine (`--engine llm` could take the question).
+    llm_configured: bool = False
+
+    declined = True
+    sql = ""
+    chart = None
+
+    @classmethod
+    def from_error(
+        cls, question: str, error: CannotAnswer, database: str | None = None
+    ) -> Declined:
+        """From the server's `CannotAnswer` error."""
+        return cls(
+            question=question,
+            message=error.message,
+            database=error.data.get("database", database),
+            understood=error.understood,
+            llm_configured=bool(error.data.get("llm_configured")),
+        )
+
+    def __bool__(self) -> bool:
+        return False
+
+    @cached_property
+    def df(self) -> pd.DataFrame:
+        """An empty DataFrame, so `answer.df` works whatever the outcome."""
+        import pandas as pd
+
+        return pd.DataFrame()
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        from nlsql_jupyter.display import declined_bundle
+
+        data, metadata = declined_bundle(self)
+        display(data, metadata=metadata, raw=True)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from nlsql_jupyter.display import declined_bundle
+
+        return declined_bundle(self)[0]
+
+
+def bound_spec(spec: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Vega-Lite `spec` with `records` bound to its named dataset (top-level `datasets`, as
+    Altair itself does, so it works however deep the named reference sits).
+
+    A shallow copy: the server's spec and the rows are shared, not copied, which keeps this
+    free for large results.
+    """
+    bound = {key: value for key, value in spec.items() if key != "$schema"}
+    data = bound.get("data")
+    name = data.get("name") if isinstance(data, dict) else None
+    bound["datasets"] = {**(bound.get("datasets") or {}), (name or RESULT_DATA_NAME): records}
+    if data is None:
+        bound["data"] = {"name": RESULT_DATA_NAME}
+    return bound
 
 
 def build_chart(spec: dict[str, Any], records: list[dict[str, Any]]) -> alt.TopLevelMixin:
-    """An Altair chart from a Vega-Lite spec whose data is named: bind `records` to that name.
+    """An Altair chart from the server's Vega-Lite spec with `records` bound to its data.
 
-    Binding through top-level `datasets` (as Altair itself does) works however deep the named
-    reference sits (layers, concatenations). `$schema` is dropped so Altair states its own.
+    Not validated: the server builds specs from fixed templates, and Altair's validation costs
+    40-200 ms a chart. The rows are attached after `from_dict`, as plain records, because
+    converting them into Altair objects is what makes `from_dict` slow.
     """
     import altair as alt
-    from altair.utils.schemapi import SchemaValidationError
 
-    spec = copy.deepcopy(spec)
-    spec.pop("$schema", None)
-    data = spec.get("data")
-    name = data.get("name") if isinstance(data, dict) else None
-    datasets = spec.setdefault("datasets", {})
-    datasets[name or RESULT_DATA_NAME] = records
-    if data is None:
-        spec["data"] = {"name": RESULT_DATA_NAME}
+    bound = bound_spec(spec, records)
+    datasets = bound.pop("datasets")
     kind: type[alt.TopLevelMixin] = alt.Chart
     for key, cls in (
         ("layer", alt.LayerChart),
@@ -135,14 +246,12 @@ def build_chart(spec: dict[str, Any], records: list[dict[str, Any]]) -> alt.TopL
         ("facet", alt.FacetChart),
         ("repeat", alt.RepeatChart),
     ):
-        if key in spec:
+        if key in bound:
             kind = cls
             break
-    try:
-        return kind.from_dict(spec)  # type: ignore[attr-defined,no-any-return]
-    except SchemaValidationError:
-        log.warning("the server's chart spec does not validate against Altair's schema")
-        return kind.from_dict(spec, validate=False)  # type: ignore[attr-defined,no-any-return]
+    chart = kind.from_dict(bound, validate=False)  # type: ignore[attr-defined]
+    chart.datasets = datasets
+    return chart  # type: ignore[no-any-return]
 
 
 def _all_months(series: pd.Series) -> bool:

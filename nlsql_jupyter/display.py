@@ -2,13 +2,15 @@
 
 Everything is a plain mime bundle (text/html with inline styles plus text/plain), so it
 survives notebook export and reads well in a terminal IPython. The DataFrame uses pandas' own
-repr and the chart Altair's default (html) renderer.
+repr. A chart is its Vega-Lite spec under the mimetype JupyterLab draws natively plus a static
+SVG for every viewer that cannot (no Altair HTML, which loads vega from a CDN). Each output of
+an answer carries the answer's provenance in its metadata.
 """
 
 from __future__ import annotations
 
 import html
-import logging
+import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +18,7 @@ from IPython.display import display
 from nlsql_server import protocol
 
 if TYPE_CHECKING:
-    from nlsql_jupyter.answer import Answer
+    from nlsql_jupyter.answer import Answer, Declined
     from nlsql_jupyter.session import Turn
 
 __all__ = [
@@ -29,8 +31,6 @@ __all__ = [
     "show_databases",
     "show_history",
 ]
-
-log = logging.getLogger(__name__)
 
 Bundle = dict[str, str]
 
@@ -74,10 +74,11 @@ class ProgressView:
         self.message = "SQL ready (not run)" if not answer.executed else "answered"
         self._refresh()
 
-    def fail(self, error: BaseException) -> None:
-        self.outcome = "failed"
+    def fail(self, error: BaseException, *, declined: bool = False) -> None:
+        """The question failed; `declined`: the engine would not guess (not an error)."""
+        self.outcome = "declined" if declined else "failed"
         where = f" while {self.stage}" if self.stage else ""
-        self.message = f"failed{where} ({type(error).__name__})"
+        self.message = "not answered" if declined else f"failed{where} ({type(error).__name__})"
         self._refresh()
 
     def _refresh(self) -> None:
@@ -102,6 +103,9 @@ class ProgressView:
         elif self.outcome == "failed":
             mark, colour = "✗", "#b91c1c"
             detail = ""
+        elif self.outcome == "declined":
+            mark, colour = "?", "#b45309"
+            detail = ""
         else:
             mark, colour = "…", "#1d4ed8"
             detail = f"{self.elapsed_ms:.0f} ms" if self.elapsed_ms is not None else ""
@@ -114,7 +118,7 @@ class ProgressView:
             elif stage == self.stage and self.outcome is None:
                 style = "color:#1d4ed8;font-weight:600"
                 label = f"▸ {stage}"
-            elif stage == self.stage and self.outcome == "failed":
+            elif stage == self.stage and self.outcome in ("failed", "declined"):
                 style = "color:#b91c1c;font-weight:600"
                 label = f"✗ {stage}"
             else:
@@ -220,27 +224,198 @@ def _ms(value: Any) -> str:
     return f"{value:.1f} ms" if isinstance(value, int | float) else "—"
 
 
+class ChartView:
+    """A chart as one output: the Vega-Lite spec (JupyterLab and VS Code draw it live) and,
+    when rendered, a static SVG that nbconvert's HTML and other static viewers show."""
+
+    def __init__(self, spec: dict[str, Any], title: str = "", svg: str | None = None) -> None:
+        self.spec = spec
+        self.title = title
+        self.svg = svg
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        from nlsql_jupyter.static_chart import VEGALITE_MIMETYPE
+
+        bundle: dict[str, Any] = {
+            VEGALITE_MIMETYPE: self.spec,
+            "text/plain": f"<chart: {self.title}>" if self.title else "<chart>",
+        }
+        if self.svg:
+            bundle["image/svg+xml"] = self.svg
+        return bundle
+
+
+class ValueView:
+    """A one-value answer as a big number under its title (no chart for a single value)."""
+
+    def __init__(self, title: str, label: str, value: Any, number_format: str | None) -> None:
+        self.title = title
+        self.label = label
+        self.text = format_number(value, number_format)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        label = f'<div style="{_MUTED}">{html.escape(self.label)}</div>' if self.label else ""
+        return {
+            "text/plain": f"{self.label}: {self.text}" if self.label else self.text,
+            "text/html": (
+                f'<div style="{_FONT};margin:6px 0">{label}'
+                f'<div style="font-size:32px;font-weight:600;line-height:1.2">'
+                f"{html.escape(self.text)}</div></div>"
+            ),
+        }
+
+
+def format_number(value: Any, number_format: str | None) -> str:
+    """`value` as the viz agent's d3 format asks (`$,.2f`, `,.0f`, `.1%`), else as it is.
+
+    Only the forms the viz agent emits are read; anything else is shown unformatted.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _plain(value)
+    spec = number_format or (",d" if isinstance(value, int) else ",.2f")
+    money = spec.startswith("$")
+    spec = spec.removeprefix("$")
+    python_spec = spec.replace("d", "") if spec.endswith("d") else spec
+    try:
+        text = format(value, python_spec or ",")
+    except ValueError:
+        return _plain(value)
+    if money:
+        return f"-${text[1:]}" if text.startswith("-") else f"${text}"
+    return text
+
+
 def show_answer(
-    answer: Answer, *, chart: bool = True, display_rows: int = 20, sql: bool = True
+    answer: Answer,
+    *,
+    chart: bool = True,
+    display_rows: int = 20,
+    sql: bool = True,
+    static_chart: bool = True,
 ) -> None:
-    """Display the SQL, the first `display_rows` rows with a note on the count, and the chart."""
+    """Display the SQL, the rows (the first `display_rows`, with a note on the count) and the
+    chart, each output carrying the answer's provenance as metadata (`metadata["nlsql"]`).
+
+    The static SVG of the chart is rendered in a worker thread while the table is formatted;
+    see `nlsql_jupyter.static_chart`.
+    """
+    metadata = {"nlsql": answer.provenance()}
+    spec = answer.chart_spec() if chart and answer.executed else None
+    svg_job = _SvgJob(spec) if spec is not None and static_chart else None
     if sql:
-        display(SqlView(answer.sql, answer.explanation))
+        display(SqlView(answer.sql, answer.explanation), metadata=metadata)
     if not answer.executed:
-        display(Note("Not run: only the SQL was asked for."))
+        display(Note("Not run: only the SQL was asked for."), metadata=metadata)
         return
-    frame = answer.df
-    display(frame.head(display_rows) if len(frame) > display_rows else frame)
-    display(Note(_row_note(answer, min(display_rows, len(frame)))))
-    if chart:
-        try:
-            chart_object = answer.chart
-        except Exception as exc:  # a chart that cannot be built must not hide the data
-            log.warning("chart not shown: %s", exc)
-            display(Note(f"Chart not shown: {exc}"))
-            return
-        if chart_object is not None:
-            display(chart_object)
+    info = answer.chart_info or {}
+    if chart and info.get("kind") == "value" and answer.rows:
+        column = str(info.get("y") or answer.columns[0])
+        value = answer.records()[0].get(column)
+        label = column.replace("_", " ").capitalize()
+        display(
+            ValueView(str(info.get("title") or ""), label, value, info.get("format")),
+            metadata=metadata,
+        )
+    else:
+        frame = answer.df
+        display(frame.head(display_rows) if len(frame) > display_rows else frame, metadata=metadata)
+        display(Note(_row_note(answer, min(display_rows, len(frame)))), metadata=metadata)
+    if spec is not None:
+        svg = svg_job.result() if svg_job is not None else None
+        display(ChartView(spec, str(info.get("title") or ""), svg), metadata=metadata)
+        if info.get("note"):
+            display(Note(str(info["note"])), metadata=metadata)
+
+
+class _SvgJob:
+    """Renders one SVG in a daemon thread; `result()` waits for it."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        from nlsql_jupyter.static_chart import render_svg
+
+        self._svg: str | None = None
+
+        def work() -> None:
+            self._svg = render_svg(spec)
+
+        self._thread = threading.Thread(target=work, name="nlsql-chart-svg", daemon=True)
+        self._thread.start()
+
+    def result(self) -> str | None:
+        self._thread.join()
+        return self._svg
+
+
+def answer_bundle(answer: Answer) -> Bundle:
+    """The SQL, the table and the chart (as an inline static SVG) in one mime bundle."""
+    from nlsql_jupyter.static_chart import render_svg
+
+    sql = SqlView(answer.sql, answer.explanation)._repr_mimebundle_()
+    parts_html = [sql["text/html"]]
+    parts_text = [sql["text/plain"]]
+    if answer.executed:
+        frame = answer.df
+        parts_html.append(frame.to_html(max_rows=20))
+        parts_text.append(frame.to_string(max_rows=20))
+        spec = answer.chart_spec()
+        svg = render_svg(spec) if spec is not None else None
+        if svg:
+            parts_html.append(f"<div>{svg}</div>")
+    return {"text/plain": "\n\n".join(parts_text), "text/html": "".join(parts_html)}
+
+
+def declined_bundle(declined: Declined) -> tuple[Bundle, dict[str, Any]]:
+    """A calm, answer-shaped output for a question the engine would not guess at."""
+    understood = _understood_text(declined.understood)
+    tips = [
+        "Name the table or column you mean, e.g. “total amount of orders per region”.",
+        "`%nlsql describe TABLE` lists what there is to ask about.",
+    ]
+    if declined.llm_configured:
+        tips.append("An LLM engine could take it: add `--engine llm` to the magic line.")
+    else:
+        tips.append(
+            "An LLM engine could take questions like this one: see docs/llm.md "
+            "(set NLSQL_LLM_BASE_URL / NLSQL_LLM_MODEL, then `--engine llm`)."
+        )
+    lines = [f"Not answered: {declined.message}"]
+    if understood:
+        lines.append(f"Understood: {understood}")
+    lines += [f"• {tip}" for tip in tips]
+    items = "".join(f"<li>{html.escape(tip)}</li>" for tip in tips)
+    body = (
+        f'<div style="{_FONT};border-left:3px solid #d97706;padding:4px 10px">'
+        f'<div><span style="color:#b45309;font-weight:600">Not answered</span> — '
+        f"{html.escape(declined.message)}</div>"
+        + (
+            f'<div style="{_MUTED}">Understood: {html.escape(understood)}</div>'
+            if understood
+            else ""
+        )
+        + f'<ul style="margin:4px 0 0 0;padding-left:18px">{items}</ul></div>'
+    )
+    metadata = {
+        "nlsql": {
+            "question": declined.question,
+            "database": declined.database,
+            "declined": True,
+            "message": declined.message,
+        }
+    }
+    return {"text/plain": "\n".join(lines), "text/html": body}, metadata
+
+
+def _understood_text(understood: Any) -> str:
+    """What the engine recognised, as one line (`understood` as the server sent it)."""
+    if not understood:
+        return ""
+    if isinstance(understood, dict):
+        return "; ".join(
+            f"{key}: {value}" for key, value in understood.items() if value and key != "plan"
+        )
+    if isinstance(understood, list | tuple):
+        return ", ".join(str(item) for item in understood)
+    return str(understood)
 
 
 def show_databases(databases: Sequence[dict[str, Any]], active: str | None = None) -> None:
@@ -265,6 +440,53 @@ def show_databases(databases: Sequence[dict[str, Any]], active: str | None = Non
     frame = pd.DataFrame(rows, columns=["", "name", "dialect", "description", "tables"])
     if active is None:
         frame = frame.drop(columns=[""])
+    _display_wide(frame)
+
+
+def show_tables(database: str | None, tables: Sequence[dict[str, Any]]) -> None:
+    """`%nlsql tables`: every table with its row count and columns (`schema.tables`)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [
+            {
+                "table": table.get("name"),
+                "rows": table.get("rows"),
+                "columns": ", ".join(str(c.get("name")) for c in table.get("columns") or ()),
+            }
+            for table in tables
+        ],
+        columns=["table", "rows", "columns"],
+    )
+    print(f"{len(frame)} tables in {database}:")
+    _display_wide(frame)
+
+
+def show_describe(database: str | None, table: dict[str, Any]) -> None:
+    """`%nlsql describe`: a table's columns with types, keys, references and sample values."""
+    import pandas as pd
+
+    references = {
+        fk.get("column"): f"{fk.get('ref_table')}.{fk.get('ref_column')}"
+        for fk in table.get("foreign_keys") or ()
+    }
+    samples = table.get("samples") or {}
+    frame = pd.DataFrame(
+        [
+            {
+                "column": column.get("name"),
+                "type": column.get("type"),
+                "key": "primary" if column.get("primary_key") else "",
+                "references": references.get(column.get("name"), ""),
+                "nullable": "yes" if column.get("nullable") else "no",
+                "sample values": ", ".join(str(v) for v in samples.get(column.get("name"), ())),
+            }
+            for column in table.get("columns") or ()
+        ],
+        columns=["column", "type", "key", "references", "nullable", "sample values"],
+    )
+    rows = table.get("rows")
+    print(f"{database}.{table.get('name')}" + (f" ({rows} rows)" if rows is not None else ""))
     _display_wide(frame)
 
 

@@ -12,9 +12,10 @@ import atexit
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nlsql_jupyter.exceptions import ServerUnavailable
+from nlsql_jupyter.exceptions import InvalidParams, ServerUnavailable
 
 if TYPE_CHECKING:
     import uvicorn
@@ -40,6 +41,8 @@ class EmbeddedServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._services: Any = None
+        self._attached: dict[Path, str] = {}
         self.url: str | None = None
 
     @property
@@ -70,8 +73,10 @@ class EmbeddedServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self._host, self._port))
         port = sock.getsockname()[1]
+        app = create_app(settings)
+        self._services = app.state.services
         config = uvicorn.Config(
-            create_app(settings),
+            app,
             log_config=None,  # leave the kernel's logging configuration alone
             log_level="warning",
             access_log=False,
@@ -97,6 +102,31 @@ class EmbeddedServer:
             time.sleep(0.01)
         self.url = f"http://{self._host}:{port}"
         return self.url
+
+    def attach_sqlite(self, path: Path) -> str:
+        """Serve the SQLite file at `path` too (`%nlsql use ./file.sqlite`); return its name.
+
+        The file's stem names it, unless a different database has that name already. Only the
+        kernel that started this server can attach files: it is not a protocol method.
+        """
+        from nlsql_server.exceptions import NlsqlError as ServerError
+
+        if self._services is None:
+            raise ServerUnavailable("the bundled nlsql server is not running")
+        path = path.resolve()
+        if path in self._attached:
+            return self._attached[path]
+        registry = self._services.registry
+        name, n = path.stem, 1
+        while name in registry.names():
+            n += 1
+            name = f"{path.stem}_{n}"
+        try:
+            registry.add_sqlite(name, path)
+        except ServerError as exc:
+            raise InvalidParams(exc.message, path=str(path)) from None
+        self._attached[path] = name
+        return name
 
     def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
         try:

@@ -5,39 +5,65 @@ with `%config AskMagics.timeout = 30` or in an IPython profile. Each magic first
 line and cell into a parsed request (usage errors stop there), then runs it against the
 kernel's `Runtime`. Our own errors render as a short message without a traceback (see
 `NlsqlError._render_traceback_`); any other exception is left to IPython as usual.
+
+`%%ask` returns the `Answer`, so `_`, `Out[n]` and `--out VAR` hold it like any cell value.
+A question the engine declines returns a `Declined` that shows what was understood: one
+unanswerable question does not stop "Run All" (`%config AskMagics.strict = True` raises).
 """
 
 from __future__ import annotations
 
+import string
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import (
     MagicArgumentParser,
     argument,
     magic_arguments,
     parse_argstring,
 )
-from traitlets import Bool, Float, Integer, Unicode, observe
+from traitlets import Bool, Enum, Float, Integer, Unicode, observe
 
+from nlsql_jupyter.answer import Answer, Declined
 from nlsql_jupyter.display import (
     ProgressView,
     StatusView,
-    show_answer,
     show_databases,
+    show_describe,
     show_history,
+    show_tables,
     transport_summary,
 )
-from nlsql_jupyter.exceptions import EmptyQuestion, NlsqlError, Unauthorized
+from nlsql_jupyter.exceptions import CannotAnswer, EmptyQuestion, NlsqlError, Unauthorized
 from nlsql_jupyter.runtime import Runtime, get_runtime
 
-__all__ = ["AskMagics", "AskRequest"]
+__all__ = ["AskMagics", "AskRequest", "expand_variables"]
 
-#: Where the DataFrame goes when `--out` is not given.
-DEFAULT_OUT = "_ask"
+#: What `--chart` accepts: a Vega-Lite mark the viz agent can draw, or none.
+CHART_KINDS = ("bar", "line", "area", "point", "arc", "none")
+ENGINES = ("auto", "offline", "llm")
+
+
+def expand_variables(text: str, namespace: Mapping[str, Any]) -> str:
+    """Replace `{name}` in a question by the notebook variable's value (`{{` and `}}` escape),
+    as jupyter-ai's `%%ai` does: "orders above {threshold}"."""
+    try:
+        return string.Formatter().vformat(text, (), namespace)
+    except KeyError as exc:
+        name = exc.args[0]
+        raise UsageError(
+            f"{{{name}}} in the question: there is no variable {name!r} in the notebook "
+            "(write {{ and }} for literal braces)"
+        ) from None
+    except (IndexError, ValueError, AttributeError) as exc:
+        raise UsageError(
+            f"cannot fill in the question's {{...}}: {exc} (write {{{{ and }}}} for literal braces)"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -46,30 +72,34 @@ class AskRequest:
 
     question: str
     database: str | None = None
-    out: str = DEFAULT_OUT
-    chart: bool = True
+    out: str | None = None
+    #: None: the viz agent chooses; "none": no chart; else the mark to draw.
+    chart: str | None = None
     sql_only: bool = False
     limit: int | None = None
     engine: str | None = None
 
     @classmethod
-    def from_args(cls, args: Any, cell: str | None) -> AskRequest:
-        question = " ".join((cell or "").split())
+    def from_args(
+        cls, args: Any, text: str | None, namespace: Mapping[str, Any] | None = None
+    ) -> AskRequest:
+        question = " ".join((text or "").split())
         if not question:
             raise EmptyQuestion(
                 "the question is empty: write it in the cell under the magic line, e.g.\n"
                 "%%ask --db retail\nShow me the top 5 customers by total purchase amount"
             )
-        out = args.out or DEFAULT_OUT
-        if not out.isidentifier():
-            raise UsageError(f"--out needs a Python variable name, not {out!r}")
+        if namespace is not None:
+            question = expand_variables(question, namespace)
+        if args.out is not None and not args.out.isidentifier():
+            raise UsageError(f"--out needs a Python variable name, not {args.out!r}")
         if args.limit is not None and args.limit <= 0:
             raise UsageError("--limit must be a positive number of rows")
         return cls(
             question=question,
             database=args.db,
-            out=out,
-            chart=not args.no_chart,
+            out=args.out,
+            chart="none" if args.no_chart else args.chart,
             sql_only=args.sql,
             limit=args.limit,
             engine=args.engine,
@@ -80,11 +110,30 @@ class AskRequest:
 class AskMagics(Magics):
     """Ask a database questions in plain English."""
 
-    timeout = Float(120.0, help="Seconds to wait for one answer.").tag(config=True)
+    timeout = Float(
+        120.0, help="Seconds to wait for one answer (raise it for a slow LLM endpoint)."
+    ).tag(config=True)
     limit = Integer(
         None, allow_none=True, help="Rows an answer carries at most (None: the server's limit)."
     ).tag(config=True)
+    database = Unicode(
+        None,
+        allow_none=True,
+        help="The database questions go to; setting it acts like `%nlsql use`.",
+    ).tag(config=True)
+    engine = Enum(
+        ENGINES, None, allow_none=True, help="Engine for `%%ask` without --engine (None: server)."
+    ).tag(config=True)
     chart = Bool(True, help="Show the chart the server picks.").tag(config=True)
+    static_charts = Bool(
+        True,
+        help="Save a static SVG with each chart so exported notebooks show it with no network.",
+    ).tag(config=True)
+    strict = Bool(
+        False,
+        help="Raise CannotAnswer when the engine declines a question (stops 'Run All'), "
+        "instead of showing what it understood.",
+    ).tag(config=True)
     display_rows = Integer(20, help="Rows of the DataFrame shown in the cell.").tag(config=True)
     progress = Bool(True, help="Show each stage while the question is answered.").tag(config=True)
     server_url = Unicode(
@@ -98,63 +147,121 @@ class AskMagics(Magics):
         self.runtime = runtime if runtime is not None else get_runtime()
         if self.server_url:
             self.runtime.connect(self.server_url)
+        #: A database set in a profile is applied at the first question, not at load time.
+        self._pending_database = self.database
 
     @observe("server_url")
     def _server_url_changed(self, change: dict[str, Any]) -> None:
-        if change["new"] != change["old"]:
+        if change["new"] != change["old"] and hasattr(self, "runtime"):
             self.runtime.connect(change["new"] or None)
+
+    @observe("database")
+    def _database_changed(self, change: dict[str, Any]) -> None:
+        if change["new"] and hasattr(self, "runtime"):
+            self._pending_database = None
+            self.runtime.use(change["new"])
 
     # -- %%ask -------------------------------------------------------------------------------
 
-    @cell_magic("ask")
+    @line_cell_magic("ask")
     @magic_arguments()
-    @argument("--db", metavar="NAME", help="Database to ask (default: the session's).")
-    @argument("--out", metavar="VAR", help=f"Variable for the DataFrame (default: {DEFAULT_OUT}).")
-    @argument("--no-chart", action="store_true", help="Do not show a chart.")
+    @argument(
+        "--db",
+        metavar="NAME",
+        help="Database to ask, a name or the path of a SQLite file; it stays the session's "
+        "database, as after `%%nlsql use`.",
+    )
+    @argument("--out", metavar="VAR", help="Also store the Answer in this variable.")
+    @argument(
+        "--chart",
+        choices=CHART_KINDS,
+        help="Draw this kind of chart instead of the one the server picks (none: no chart).",
+    )
+    @argument("--no-chart", action="store_true", help="Do not show a chart (--chart none).")
     @argument("--sql", action="store_true", help="Only show the generated SQL; do not run it.")
     @argument("--limit", type=int, metavar="N", help="Return at most N rows.")
     @argument(
         "--engine",
-        choices=("auto", "offline", "llm"),
+        choices=ENGINES,
         help="Engine that writes the SQL: auto (offline when confident, else the LLM), "
         "offline, llm.",
     )
-    def ask_cell(self, line: str, cell: str) -> None:
-        """Answer the question in the cell body: show the SQL, the data and a chart.
+    @argument("-h", "--help", action="help", help="Show this usage.")
+    @argument("words", nargs="*", metavar="QUESTION", help="The question, in the line form.")
+    def ask_cell(self, line: str, cell: str | None = None) -> Answer | Declined | None:
+        """Answer the question in the cell body (or on the line, `%ask ...`): show the SQL,
+        the data and a chart.
 
-        The DataFrame is stored in the user namespace as `--out VAR` (default `_ask`).
+        The cell's value is the `Answer` (`_`, `Out[n]`; `.df`, `.sql`, `.chart`), also stored
+        as `--out VAR`. `{name}` in the question is replaced by the variable's value.
 
             %%ask --db retail --out top
-            Show me the top 5 customers by total purchase amount
+            Show me the top {n} customers by total purchase amount
         """
-        request = AskRequest.from_args(parse_argstring(self.ask_cell, line), cell)
+        try:
+            args = parse_argstring(self.ask_cell, line)
+        except SystemExit:  # --help printed the usage
+            return None
+        namespace = self.shell.user_ns if self.shell is not None else None
+        question = " ".join([*args.words, cell or ""])
+        request = AskRequest.from_args(args, question, namespace)
+        self._switch_database(request.database or self._pending_database)
         progress = ProgressView(request.question, visible=self.progress)
+        chart = request.chart or (None if self.chart else "none")
         try:
             answer = self.runtime.ask(
                 request.question,
-                database=request.database,
                 limit=request.limit if request.limit is not None else self.limit,
-                engine=request.engine,
+                engine=request.engine or self.engine,
+                chart=chart,
                 execute=not request.sql_only,
                 timeout=self.timeout,
                 on_progress=progress.update,
             )
+        except CannotAnswer as exc:
+            progress.fail(exc, declined=True)
+            if self.strict:
+                raise
+            declined = Declined.from_error(request.question, exc, self.runtime.state.database)
+            self._store(request.out, declined)
+            return declined
         except (NlsqlError, KeyboardInterrupt) as exc:
             progress.fail(exc)
             raise
         progress.finish(answer)
-        show_answer(answer, chart=request.chart and self.chart, display_rows=self.display_rows)
-        if answer.executed and self.shell is not None:
-            self.shell.user_ns[request.out] = answer.df
+        answer = replace(
+            answer,
+            view={
+                "chart": chart != "none",
+                "display_rows": self.display_rows,
+                "static_chart": self.static_charts,
+            },
+        )
+        self._store(request.out, answer)
+        return answer
+
+    def _switch_database(self, database: str | None) -> None:
+        """`--db` (or `AskMagics.database`) acts like `%nlsql use`: the choice stays."""
+        self._pending_database = None
+        if database and database != self.runtime.state.database:
+            self.runtime.use(database)
+
+    def _store(self, name: str | None, value: Any) -> None:
+        if name and self.shell is not None:
+            self.shell.user_ns[name] = value
 
     # -- %nlsql ------------------------------------------------------------------------------
 
     @line_magic
-    def nlsql(self, line: str) -> None:
+    def nlsql(self, line: str) -> Any:
         """Manage the connection and the session.
 
         %nlsql databases        the databases the server offers
-        %nlsql use NAME         ask NAME from now on (this session)
+        %nlsql use NAME|PATH    ask NAME (or a SQLite file) from now on (this session)
+        %nlsql picker           a database picker with the connection status and the schema
+        %nlsql tables [NAME]    the tables of a database (default: the session's)
+        %nlsql describe TABLE [--db NAME]
+                                a table's columns, keys and sample values
         %nlsql status           server URL, session, database, transport stats
         %nlsql connect [URL] [--token T]
                                 use the server at URL (no URL: the default server)
@@ -163,23 +270,37 @@ class AskMagics(Magics):
         try:
             args = _nlsql_parser().parse_argstring(line)
         except SystemExit:  # --help printed its text
-            return
+            return None
         handler = getattr(self, f"_handle_{args.command}")
-        handler(args)
+        return handler(args)
 
     def _handle_databases(self, args: Any) -> None:
         show_databases(self.runtime.databases(), active=self.runtime.status()["database"])
 
     def _handle_use(self, args: Any) -> None:
+        self._pending_database = None
         name = self.runtime.use(args.name)
         print(f"Using database {name!r}.")
+
+    def _handle_picker(self, args: Any) -> Any:
+        from nlsql_jupyter.picker import picker
+
+        return picker(self.runtime)
+
+    def _handle_tables(self, args: Any) -> None:
+        database = args.database or self.runtime.current_database()
+        show_tables(database, self.runtime.tables(database))
+
+    def _handle_describe(self, args: Any) -> None:
+        database = args.db or self.runtime.current_database()
+        show_describe(database, self.runtime.describe(args.table, database))
 
     def _handle_status(self, args: Any) -> None:
         status = self.runtime.status(server=True)
         if status["transports"] is not None:
             status["transports"] = transport_summary(status["transports"])
-        if not status["connected"]:
-            status["server"] = status["server"] or "bundled server (starts on first question)"
+        if status["server"] is None:
+            status["server"] = "bundled server (starts on first question)"
         from IPython.display import display
 
         display(StatusView("nlsql status", status))
@@ -216,11 +337,19 @@ class AskMagics(Magics):
 
 
 def _nlsql_parser() -> MagicArgumentParser:
-    parser = MagicArgumentParser(prog="%nlsql", description="Manage the nlsql connection.")
+    parser = MagicArgumentParser(
+        prog="%nlsql", description="Manage the nlsql connection.", add_help=True
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     commands.add_parser("databases", help="list the databases the server offers")
-    use = commands.add_parser("use", help="ask this database from now on")
+    use = commands.add_parser("use", help="ask this database (a name or a SQLite path) from now on")
     use.add_argument("name", metavar="NAME")
+    commands.add_parser("picker", help="a database picker with status and schema")
+    tables = commands.add_parser("tables", help="the tables of a database")
+    tables.add_argument("database", metavar="NAME", nargs="?")
+    describe = commands.add_parser("describe", help="a table's columns, keys and sample values")
+    describe.add_argument("table", metavar="TABLE")
+    describe.add_argument("--db", metavar="NAME", help="the database (default: the session's)")
     commands.add_parser("status", help="server, session and transport statistics")
     connect = commands.add_parser("connect", help="use the server at URL (none: the default)")
     connect.add_argument("url", metavar="URL", nargs="?")

@@ -10,12 +10,20 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nlsql_server import protocol
+from nlsql_server.databases.paths import looks_like_sqlite_path
 
 from nlsql_jupyter.answer import Answer
-from nlsql_jupyter.exceptions import EmptyQuestion, NlsqlError
+from nlsql_jupyter.exceptions import (
+    EmptyQuestion,
+    InvalidParams,
+    NlsqlError,
+    QueryFailed,
+    UnknownDatabase,
+)
 from nlsql_jupyter.session import KernelSession
 from nlsql_jupyter.state import KernelState
 
@@ -116,11 +124,15 @@ class Runtime:
         database: str | None = None,
         limit: int | None = None,
         engine: str | None = None,
+        chart: str | None = None,
         execute: bool = True,
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> Answer:
-        """Ask the server; without `database`, the session's database answers."""
+        """Ask the server; without `database`, the session's database answers.
+
+        `chart` overrides the viz agent's choice of mark (`bar`, `line`, …, `none`).
+        """
         question = question.strip()
         if not question:
             raise EmptyQuestion(
@@ -128,6 +140,8 @@ class Runtime:
                 "e.g. 'top 5 customers by total purchase amount'"
             )
         session = self.session
+        if database is not None:
+            database = self.resolve_database(database)
         result = session.with_session(
             lambda session_id: self.client.ask(
                 question,
@@ -135,6 +149,7 @@ class Runtime:
                 database=database,
                 limit=limit,
                 engine=engine,
+                chart=chart,
                 execute=None if execute else False,
                 timeout=timeout,
                 on_progress=on_progress,
@@ -151,10 +166,62 @@ class Runtime:
         return self.client.databases()
 
     def use(self, database: str) -> str:
-        """Make `database` the session's database (what `%nlsql use` and the picker do)."""
-        name = self.session.use(database)
+        """Make `database` (a name, or a SQLite path for the bundled server) the session's
+        database: what `%nlsql use`, `%%ask --db` and the picker do."""
+        name = self.session.use(self.resolve_database(database))
         self.state.database = name
         return name
+
+    def resolve_database(self, database: str) -> str:
+        """The server's name for `database`. A SQLite file's path is attached to the bundled
+        server (in this process, never over the wire: a server does not open paths a client
+        sends); an outside server answers only from the databases it is configured with."""
+        if not looks_like_sqlite_path(database):
+            return database
+        path = Path(database).expanduser().resolve()
+        if not path.is_file():
+            raise UnknownDatabase(f"No SQLite file at {path}.", database=database)
+        client = self.client
+        if not self._embedded:
+            raise InvalidParams(
+                f"{database} is a file path, and the server at {client.url} opens only the "
+                "databases it is configured with (NLSQL_DATABASES on that server). A path "
+                "works with the bundled server (`%nlsql connect` with no URL)."
+            )
+        from nlsql_jupyter.embedded import embedded_server
+
+        name = embedded_server().attach_sqlite(path)
+        self.state.connection += 1  # the list of databases changed
+        return name
+
+    def tables(self, database: str) -> list[dict[str, Any]]:
+        """`schema.tables`: every table of `database` with its columns and row count."""
+        return list(self.client.call(protocol.SCHEMA_TABLES, {"database": database}))
+
+    def describe(self, table: str, database: str, samples: int = 5) -> dict[str, Any]:
+        """`schema.describe` of one table, plus up to `samples` frequent values of each text
+        column (the `sample_values` tool) under `samples`: what a user can ask about."""
+        described = dict(
+            self.client.call(protocol.SCHEMA_DESCRIBE, {"database": database, "table": table})
+        )
+        values: dict[str, list[Any]] = {}
+        for column in described.get("columns") or ():
+            if samples and column.get("kind") == "text":
+                name = str(described.get("name", table))
+                values[column["name"]] = self.sample_values(database, name, column["name"], samples)
+        described["samples"] = values
+        return described
+
+    def sample_values(self, database: str, table: str, column: str, limit: int = 5) -> list[Any]:
+        """The most frequent values of one column (the MCP `sample_values` tool)."""
+        arguments = {"database": database, "table": table, "column": column, "limit": limit}
+        result = self.client.call(
+            protocol.TOOLS_CALL, {"name": "sample_values", "arguments": arguments}
+        )
+        if result.get("isError"):
+            text = " ".join(str(c.get("text", "")) for c in result.get("content") or ())
+            raise QueryFailed(text or f"no sample values for {table}.{column}")
+        return list((result.get("structuredContent") or {}).get("values") or ())
 
     def current_database(self) -> str | None:
         """The session's database, opening the session first if needed (a picker's start)."""
@@ -169,16 +236,16 @@ class Runtime:
     def status(self, *, server: bool = False) -> dict[str, Any]:
         """What `%nlsql status` shows; starts nothing that is not running yet.
 
-        With `server=True` and a client already made, it also asks the server for its `stats`
-        (its session store, `degraded` while Redis is away); an unreachable server is reported
-        there, not raised.
+        `connected` is known only when asked (`server=True`, with a client already made): the
+        server then answers `stats` (its session store, `degraded` while Redis is away) or is
+        reported unreachable (never raised); otherwise it is None, not a guess.
         """
         with self._lock:
             client, session = self._client, self._session
             status: dict[str, Any] = {
                 "server": client.url if client is not None else self.configured_url,
                 "embedded": self._embedded if client is not None else self.configured_url is None,
-                "connected": client is not None,
+                "connected": False if client is None else None,
                 "session_id": session.session_id if session is not None else None,
                 "database": session.database if session is not None else None,
                 "questions": len(session.history) if session is not None else 0,
@@ -190,7 +257,9 @@ class Runtime:
                 sessions = stats.get("sessions") if isinstance(stats, dict) else None
                 status["server_sessions"] = sessions
                 status["degraded"] = bool(isinstance(sessions, dict) and sessions.get("degraded"))
+                status["connected"] = True
             except NlsqlError as exc:
+                status["connected"] = False
                 status["server_sessions"] = f"unavailable ({exc.message})"
             status["transports"] = client.stats()
         return status

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from . import __version__, pipeline
 from .agents.nlp import ENGINES
+from .databases.paths import looks_like_sqlite_path
 from .exceptions import NlsqlError
 from .services import Services
 from .settings import Settings
@@ -87,8 +88,8 @@ def _services(db: str | None = None) -> tuple[Services, str | None]:
         name = name_from_url(db)
         services.registry.add_url(name, db)
         return services, name
-    path = Path(db).expanduser()
-    if path.suffix.lower() in (".sqlite", ".sqlite3", ".db") or path.exists() or "/" in db:
+    if looks_like_sqlite_path(db):
+        path = Path(db).expanduser()
         services.registry.add_sqlite(path.stem, path)
         return services, path.stem
     return services, db

@@ -20,6 +20,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	scripts/install-system-deps.sh
+	scripts/install-widget-js.sh
 	PYTHON=$(BIN)/python scripts/install-local-model.sh
 	$(BIN)/python -m pytest
 

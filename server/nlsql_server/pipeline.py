@@ -39,6 +39,7 @@ async def ask(
     engine: str | None = None,
     limit: int | None = None,
     execute: bool = True,
+    chart: viz.ChartKind | None = None,
     progress: Progress = _no_progress,
 ) -> dict[str, Any]:
     """Answer one question. Raises an `NlsqlError` a user can act on when it cannot."""
@@ -116,7 +117,14 @@ async def ask(
         await stage("charting", "Choosing a chart")
         kinds = viz.column_kinds(result.columns, result.rows)
         answer.update(result.to_dict(), column_types=kinds)
-        answer["chart"] = viz.choose_chart(result.columns, kinds, result.rows, title=question)
+        answer["chart"] = viz.choose_chart(
+            result.columns,
+            kinds,
+            result.rows,
+            title=question,
+            kind=chart,
+            money_columns=viz.money_columns(context.glossary),
+        )
         done("charting")
     answer["timings"] = timings | {"total": round((time.perf_counter() - started) * 1000, 2)}
     if session is not None:

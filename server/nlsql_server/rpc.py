@@ -13,6 +13,7 @@ from typing import Any
 from anyio import to_thread
 
 from . import __version__, pipeline, protocol, tools
+from .agents import viz
 from .exceptions import InvalidParams, NlsqlError
 from .services import Services
 
@@ -116,6 +117,7 @@ async def _ask(services: Services, params: dict[str, Any], rid: Any, notify: Not
         engine=_str_param(params, "engine", required=False),
         limit=params.get("limit"),
         execute=bool(params.get("execute", True)),
+        chart=viz.chart_kind(params.get("chart")),
         progress=progress,
     )
 

@@ -1,19 +1,49 @@
 """The viz agent: the one place that decides which chart fits a result.
 
-It reads the shape of the result (how many columns of which kind, how many rows) and returns
-a Vega-Lite spec whose data is the named source `result`, so each client binds its own rows.
+It reads the shape of the result (which columns are times, labels, keys or measures; how many
+rows) and returns `{kind, x, y, color, title, spec}` (plus `note` when bars were cut, and
+`format`/`value` for a single number) or None when a table says it better. `spec` is a
+Vega-Lite spec, valid for v5 and v6, whose data is the named source `result`, so each client
+binds its own rows. It runs for every answer: it looks only at the columns it needs.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, cast, get_args
 
-_TIME_NAMES = re.compile(r"(^|_)(year|quarter|month|week|day|date)($|_)")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?([ T].*)?$")
-_QUARTER = re.compile(r"^\d{4}-Q[1-4]$")
-MAX_BARS = 60
+from ..exceptions import InvalidParams
+from .viz_format import (
+    as_axis,
+    field,
+    is_quarter_labels,
+    measure_format,
+    money_columns,
+    readable,
+    time_field,
+    time_parse,
+    top_transform,
+    words,
+)
+
+__all__ = ["CHART_KINDS", "chart_kind", "choose_chart", "column_kinds", "money_columns"]
+
+ChartKind = Literal["bar", "line", "area", "point", "arc", "none"]
+CHART_KINDS: tuple[str, ...] = get_args(ChartKind)
+MAX_BARS = 30
 MAX_POINTS = 5_000
+MAX_SERIES = 10
+MAX_SLICES = 6
+WIDTH, HEIGHT = 480, 300
+_TIME_NAMES = re.compile(r"(^|_)(year|quarter|month|week|day|date|hour)($|_)")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?([ T].*)?$")
+_KEY = re.compile(r"(^|_)(id|key|pk|fk|no|number|code|uuid|guid)$", re.IGNORECASE)
+_CAMEL_KEY = re.compile(r"[a-z0-9](ID|Id|Key|No)$")
+_SHARE_QUESTION = re.compile(
+    r"\b(shares?|percent(ages?)?|proportions?|breakdown|split)\b", re.IGNORECASE
+)
+_SHARE_NAMES = frozenset({"share", "pct", "percent", "percentage", "proportion"})
 
 
 def column_kinds(columns: list[str], rows: list[list[Any]]) -> list[str]:
@@ -36,93 +66,230 @@ def column_kinds(columns: list[str], rows: list[list[Any]]) -> list[str]:
     return kinds
 
 
-def _is_time(name: str, kind: str, values: list[Any]) -> bool:
-    if kind == "date":
-        return True
-    if kind == "text" and values and all(isinstance(v, str) and _QUARTER.match(v) for v in values):
-        return True
-    return kind == "integer" and bool(_TIME_NAMES.search(name.lower()))
+def chart_kind(value: object) -> ChartKind | None:
+    """The `chart` param of `ask`: a kind to force, or None to let the agent choose."""
+    if value is None:
+        return None
+    if value not in CHART_KINDS:
+        raise InvalidParams(
+            f"`chart` must be one of {', '.join(CHART_KINDS)} (or left out), not {value!r}.",
+            param="chart",
+            kinds=list(CHART_KINDS),
+        )
+    return cast(ChartKind, value)
 
 
-def _title(name: str) -> str:
-    return name.replace("_", " ").strip().capitalize()
+@dataclass(frozen=True)
+class _Shape:
+    """The roles of a result's columns, by position, and how its measures read."""
+
+    columns: list[str]
+    kinds: list[str]
+    rows: list[list[Any]]
+    keys: list[int]
+    times: list[int]
+    labels: list[int]  # text and key columns: what bars and slices are named by
+    measures: list[int]
+    money: frozenset[str] | set[str]
+    whole: bool  # the question asks for a share of a whole
+
+    def values(self, index: int) -> list[Any]:
+        return [row[index] for row in self.rows]
+
+    def distinct(self, *indexes: int) -> int:
+        return len({tuple(row[i] for i in indexes) for row in self.rows})
+
+    def is_listing(self) -> bool:
+        """Rows of entities (a key beside their attributes) or more labels than a chart shows."""
+        attributes = [i for i in self.labels + self.times if i not in self.keys]
+        return len(attributes) > 2 or (bool(self.keys) and len(attributes) + len(self.measures) > 2)
+
+    def measure(self, index: int) -> dict[str, Any]:
+        """A measure as a quantitative field, titled and formatted (money, percent, count)."""
+        name = self.columns[index]
+        values = self.values(index)
+        fmt, suffix = measure_format(name, self.kinds[index], values, self.money, self.whole)
+        title = readable(name) + suffix
+        return {"field": field(name), "type": "quantitative", "title": title, "format": fmt}
+
+    def label(self, index: int) -> dict[str, Any]:
+        """A time or label column as a colour: discrete, times in their time unit."""
+        definition = self.tooltip(index)
+        kind = "ordinal" if index in self.times else "nominal"
+        return {k: v for k, v in definition.items() if k != "format"} | {"type": kind}
+
+    def parses(self) -> list[dict[str, Any]]:
+        """Transforms reading the date-only time columns as local dates."""
+        found = (time_parse(self.columns[i], self.kinds[i], self.rows[0][i]) for i in self.times)
+        return [t for t in found if t is not None]
+
+    def tooltip(self, index: int) -> dict[str, Any]:
+        """One column in the tooltip, formatted as on its axis."""
+        name, kind = self.columns[index], self.kinds[index]
+        if index in self.times:
+            return time_field(name, kind, self.rows[0][index])
+        if index in self.measures:
+            return self.measure(index)
+        return {"field": field(name), "type": "nominal", "title": readable(name)}
 
 
-def _field(name: str, vl_type: str, **extra: Any) -> dict[str, Any]:
-    return {"field": name, "type": vl_type, "title": _title(name), **extra}
+def _shape(
+    columns: list[str], kinds: list[str], rows: list[list[Any]], money: Any, whole: bool
+) -> _Shape:
+    keys = [i for i, c in enumerate(columns) if _KEY.search(c) or _CAMEL_KEY.search(c)]
+    times = [
+        i
+        for i, (c, k) in enumerate(zip(columns, kinds))
+        if i not in keys
+        and (
+            k == "date"
+            or (k == "integer" and _TIME_NAMES.search(c.lower()))
+            or (k == "text" and is_quarter_labels([r[i] for r in rows]))
+        )
+    ]
+    labels = [i for i, k in enumerate(kinds) if i not in times and (k == "text" or i in keys)]
+    measures = [
+        i for i, k in enumerate(kinds) if k in ("integer", "number") and i not in keys + times
+    ]
+    return _Shape(columns, kinds, rows, keys, times, labels, measures, money, whole)
+
+
+def _main_measure(shape: _Shape, measures: list[int], title: str) -> int:
+    """The measure the question names (the last such), else the last one."""
+    asked = set(words(title))
+    named = [i for i in measures if set(words(shape.columns[i])) <= asked]
+    return (named or measures)[-1]
 
 
 def choose_chart(
-    columns: list[str], kinds: list[str], rows: list[list[Any]], title: str = ""
+    columns: list[str],
+    kinds: list[str],
+    rows: list[list[Any]],
+    title: str = "",
+    *,
+    kind: ChartKind | None = None,
+    money_columns: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, Any] | None:
-    """A chart for the result, or None when a table says it better (one value, no measure…)."""
-    if len(rows) < 2 or len(rows) > MAX_POINTS:
+    """A chart for the result, or None when a table says it better.
+
+    `kind` forces a mark ("none": no chart); `money_columns` names measures to show as money.
+    """
+    if kind == "none" or not rows or len(rows) > MAX_POINTS:
         return None
-    measures = [i for i, k in enumerate(kinds) if k in ("integer", "number")]
-    values = {i: [row[i] for row in rows] for i in range(len(columns))}
-    times = [i for i in range(len(columns)) if _is_time(columns[i], kinds[i], values[i])]
-    measures = [i for i in measures if i not in times]
-    labels = [i for i, k in enumerate(kinds) if k == "text" and i not in times]
-    if not measures:
+    shape = _shape(columns, kinds, rows, money_columns, bool(_SHARE_QUESTION.search(title)))
+    if not shape.measures or (kind is None and shape.is_listing()):
         return None
-    y = measures[-1]
-    y_enc = _field(columns[y], "quantitative")
-    if times:
-        x = times[0]
-        x_type = "temporal" if kinds[x] == "date" and len(str(values[x][0])) >= 10 else "ordinal"
-        encoding: dict[str, Any] = {"x": _field(columns[x], x_type), "y": y_enc}
-        color = labels[0] if labels else None
-        if color is not None:
-            encoding["color"] = _field(columns[color], "nominal")
-        kind = "line"
-        mark: dict[str, Any] = {"type": "line", "point": True}
-    elif labels:
-        if len(rows) > MAX_BARS:
-            return None
-        x = labels[0]
-        color = labels[1] if len(labels) > 1 else None
-        long_labels = max(len(str(v)) for v in values[x]) > 12 or len(rows) > 12
-        category = _field(
-            columns[x], "nominal", sort=None if color is not None else "-x" if long_labels else "-y"
-        )
-        kind = "bar"
-        mark = {"type": "bar"}
-        if long_labels:
-            encoding = {"y": category, "x": y_enc}
-        else:
-            encoding = {"x": category, "y": y_enc}
-        if color is not None:
-            encoding["color"] = _field(columns[color], "nominal")
-    elif len(measures) >= 2:
-        x = measures[0]
-        color = None
-        kind = "point"
-        mark = {"type": "point"}
-        encoding = {"x": _field(columns[x], "quantitative"), "y": y_enc}
+    named = [i for i in shape.labels if i not in shape.keys]
+    dims = shape.times[-1:] or named[:1] or shape.labels[:1]
+    x = dims[0] if dims else None
+    if kind is None and len(rows) == 1:
+        y = _main_measure(shape, shape.measures, title)
+        return {
+            "kind": "value",
+            "x": None if x is None else columns[x],
+            "y": columns[y],
+            "color": None,
+            "title": title,
+            "spec": None,
+            "format": shape.measure(y)["format"],
+            "value": rows[0][y],
+        }
+    measures = shape.measures
+    if x is None and kind in (None, "line", "area", "point") and len(measures) >= 2:
+        x, measures = measures[0], measures[1:]
+    if x is None:
+        return None
+    y = _main_measure(shape, measures, title)
+    others = [] if x in shape.measures else [i for i in shape.times + named if i != x]
+    color = others[0] if others else None
+    if kind is None:
+        kind = _auto_kind(shape, x, y, color)
+    elif kind == "arc" and min(shape.values(y)) < 0:
+        kind = None  # no slice can be negative
+    if kind is None:
+        return None
+    chart = _build(shape, kind, x, y, None if kind == "arc" else color, title)
+    return chart | {"x": columns[x], "y": columns[y]}
+
+
+def _auto_kind(shape: _Shape, x: int, y: int, color: int | None) -> ChartKind | None:
+    """The mark the rules pick, or None for a table: raw rows or too many series."""
+    if x in shape.measures:
+        return "point"
+    if shape.distinct(x, *([] if color is None else [color])) < len(shape.rows):
+        return None  # not one row per bar or point: rows of a listing, not an aggregate
+    if color is not None and shape.distinct(color) > MAX_SERIES:
+        return None
+    if x in shape.times:
+        return "line"
+    share = shape.whole or not _SHARE_NAMES.isdisjoint(words(shape.columns[y]))
+    fits = color is None and len(shape.rows) <= MAX_SLICES and min(shape.values(y)) >= 0
+    return "arc" if share and fits else "bar"
+
+
+def _build(
+    shape: _Shape, kind: ChartKind, x: int, y: int, color: int | None, title: str
+) -> dict[str, Any]:
+    """The spec of `kind` over `x` (a time, a label or a measure) and the measure `y`."""
+    columns = shape.columns
+    measure = shape.measure(y)
+    value_axis = as_axis(measure)
+    if measure["format"] == ",d":
+        value_axis["axis"]["tickMinStep"] = 1
+    encoding: dict[str, Any] = {}
+    transform = shape.parses()
+    width, height = WIDTH, HEIGHT
+    note = None
+    if x in shape.measures:
+        x_def = as_axis(shape.measure(x))
+    elif x in shape.times:
+        x_def = as_axis(time_field(columns[x], shape.kinds[x], shape.rows[0][x]))
     else:
-        return None
-    encoding["tooltip"] = [
-        _field(
-            c,
-            "nominal"
-            if k == "text"
-            else "quantitative"
-            if k in ("integer", "number")
-            else "ordinal",
-        )
-        for c, k in zip(columns, kinds)
-    ]
-    spec = {
-        "data": {"name": "result"},
-        "mark": mark,
-        "encoding": encoding,
-        "title": title,
-    }
-    return {
+        x_def = {
+            "field": field(columns[x]),
+            "type": "nominal",
+            "title": readable(columns[x]),
+            "sort": {"field": measure["field"], "op": "sum", "order": "descending"},
+            "axis": {"labelLimit": 200},
+        }
+        bars = shape.distinct(x)
+        if bars > MAX_BARS:
+            transform += top_transform(x_def["field"], measure["field"], MAX_BARS)
+            note = (
+                f"Showing the top {MAX_BARS} of {bars} bars ({readable(columns[x])} by "
+                f"{measure['title'].lower()}); the table lists them all."
+            )
+            bars = MAX_BARS
+        longest = max(len(str(v)) for v in shape.values(x))
+        if kind == "bar" and (bars > 12 or longest > 12):
+            encoding = {"y": x_def, "x": value_axis}
+            height = max(60, 22 * bars)
+    mark: dict[str, Any] = {"type": kind}
+    if kind == "arc":
+        mark["innerRadius"] = 60
+        width = height = HEIGHT
+        encoding = {
+            "theta": {k: v for k, v in measure.items() if k != "format"} | {"stack": True},
+            "color": shape.label(x) | ({} if x in shape.times else {"sort": x_def["sort"]}),
+            "order": {"field": measure["field"], "type": "quantitative", "sort": "descending"},
+        }
+    elif not encoding:
+        encoding = {"x": x_def, "y": value_axis}
+    if kind == "line":
+        mark["point"] = len(shape.rows) <= 100
+    if color is not None:
+        encoding["color"] = shape.label(color)
+    encoding["tooltip"] = [shape.tooltip(i) for i in range(len(columns))]
+    spec: dict[str, Any] = {"data": {"name": "result"}, "mark": mark, "encoding": encoding}
+    if transform:
+        spec["transform"] = transform
+    if title:
+        spec["title"] = title
+    spec |= {"width": width, "height": height}
+    chart: dict[str, Any] = {
         "kind": kind,
-        "x": columns[x],
-        "y": columns[y],
-        "color": columns[color] if color is not None else None,
+        "color": None if color is None else columns[color],
         "title": title,
         "spec": spec,
     }
+    return chart if note is None else chart | {"note": note}

@@ -166,6 +166,8 @@ class Declined:
     message: str
     database: str | None = None
     understood: Any = None
+    #: `understood` as one line a person reads.
+    understood_text: str = ""
     #: Whether the server has an LLM engine (`--engine llm` could take the question).
     llm_configured: bool = False
 
@@ -183,6 +185,7 @@ class Declined:
             message=error.message,
             database=error.data.get("database", database),
             understood=error.understood,
+            understood_text=error.understood_text(),
             llm_configured=bool(error.data.get("llm_configured")),
         )
 

@@ -10,12 +10,13 @@ an answer carries the answer's provenance in its metadata.
 from __future__ import annotations
 
 import html
-import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from IPython.display import display
 from nlsql_server import protocol
+
+from nlsql_jupyter.static_chart import VEGALITE_MIMETYPE, render_svg
 
 if TYPE_CHECKING:
     from nlsql_jupyter.answer import Answer, Declined
@@ -234,8 +235,6 @@ class ChartView:
         self.svg = svg
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
-        from nlsql_jupyter.static_chart import VEGALITE_MIMETYPE
-
         bundle: dict[str, Any] = {
             VEGALITE_MIMETYPE: self.spec,
             "text/plain": f"<chart: {self.title}>" if self.title else "<chart>",
@@ -296,12 +295,12 @@ def show_answer(
     """Display the SQL, the rows (the first `display_rows`, with a note on the count) and the
     chart, each output carrying the answer's provenance as metadata (`metadata["nlsql"]`).
 
-    The static SVG of the chart is rendered in a worker thread while the table is formatted;
-    see `nlsql_jupyter.static_chart`.
+    The chart comes last: its static SVG (`nlsql_jupyter.static_chart`) is rendered after the
+    SQL and the table are already shown. (A worker thread would not overlap it with anything:
+    the renderer holds the GIL while it works.)
     """
     metadata = {"nlsql": answer.provenance()}
     spec = answer.chart_spec() if chart and answer.executed else None
-    svg_job = _SvgJob(spec) if spec is not None and static_chart else None
     if sql:
         display(SqlView(answer.sql, answer.explanation), metadata=metadata)
     if not answer.executed:
@@ -321,35 +320,14 @@ def show_answer(
         display(frame.head(display_rows) if len(frame) > display_rows else frame, metadata=metadata)
         display(Note(_row_note(answer, min(display_rows, len(frame)))), metadata=metadata)
     if spec is not None:
-        svg = svg_job.result() if svg_job is not None else None
+        svg = render_svg(spec) if static_chart else None
         display(ChartView(spec, str(info.get("title") or ""), svg), metadata=metadata)
         if info.get("note"):
             display(Note(str(info["note"])), metadata=metadata)
 
 
-class _SvgJob:
-    """Renders one SVG in a daemon thread; `result()` waits for it."""
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        from nlsql_jupyter.static_chart import render_svg
-
-        self._svg: str | None = None
-
-        def work() -> None:
-            self._svg = render_svg(spec)
-
-        self._thread = threading.Thread(target=work, name="nlsql-chart-svg", daemon=True)
-        self._thread.start()
-
-    def result(self) -> str | None:
-        self._thread.join()
-        return self._svg
-
-
 def answer_bundle(answer: Answer) -> Bundle:
     """The SQL, the table and the chart (as an inline static SVG) in one mime bundle."""
-    from nlsql_jupyter.static_chart import render_svg
-
     sql = SqlView(answer.sql, answer.explanation)._repr_mimebundle_()
     parts_html = [sql["text/html"]]
     parts_text = [sql["text/plain"]]
@@ -366,7 +344,7 @@ def answer_bundle(answer: Answer) -> Bundle:
 
 def declined_bundle(declined: Declined) -> tuple[Bundle, dict[str, Any]]:
     """A calm, answer-shaped output for a question the engine would not guess at."""
-    understood = _understood_text(declined.understood)
+    understood = declined.understood_text
     tips = [
         "Name the table or column you mean, e.g. “total amount of orders per region”.",
         "`%nlsql describe TABLE` lists what there is to ask about.",
@@ -403,19 +381,6 @@ def declined_bundle(declined: Declined) -> tuple[Bundle, dict[str, Any]]:
         }
     }
     return {"text/plain": "\n".join(lines), "text/html": body}, metadata
-
-
-def _understood_text(understood: Any) -> str:
-    """What the engine recognised, as one line (`understood` as the server sent it)."""
-    if not understood:
-        return ""
-    if isinstance(understood, dict):
-        return "; ".join(
-            f"{key}: {value}" for key, value in understood.items() if value and key != "plan"
-        )
-    if isinstance(understood, list | tuple):
-        return ", ".join(str(item) for item in understood)
-    return str(understood)
 
 
 def show_databases(databases: Sequence[dict[str, Any]], active: str | None = None) -> None:

@@ -131,18 +131,31 @@ class CannotAnswer(NlsqlError):
         """What the engine did recognise in the question (as the server reported it)."""
         return self.data.get("understood")
 
+    def understood_text(self) -> str:
+        """`understood` as one line a person reads ("measure: order value; group by: month")."""
+        return _understood_text(self.understood)
+
     def hints(self) -> list[str]:
-        understood = self.understood
-        if not understood:
+        text = self.understood_text()
+        if not text:
             return ["Try naming the table or columns you mean."]
-        if isinstance(understood, dict):
-            parts = [f"{key}: {value}" for key, value in understood.items() if value]
-            text = "; ".join(parts)
-        elif isinstance(understood, list | tuple):
-            text = ", ".join(str(item) for item in understood)
-        else:
-            text = str(understood)
         return [f"Understood so far: {text}", "Try rephrasing with the table or columns you mean."]
+
+
+def _understood_text(understood: Any) -> str:
+    if not understood:
+        return ""
+    if isinstance(understood, dict):
+        # the engine's internal plan and the words it could not place (the message names
+        # those already) are left out
+        return "; ".join(
+            f"{key.replace('_', ' ')}: {_understood_text(value)}"
+            for key, value in understood.items()
+            if value and key not in ("plan", "not_understood")
+        )
+    if isinstance(understood, list | tuple):
+        return ", ".join(_understood_text(item) for item in understood)
+    return str(understood)
 
 
 class UnknownSession(NlsqlError):

@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 VEGA_LITE_VERSION = "5.21"
 #: The vegalite mimetype JupyterLab, VS Code and nbformat all know (see ../shared/PITFALLS.md).
 VEGALITE_MIMETYPE = "application/vnd.vegalite.v5+json"
+#: The renderer lays text out with Liberation Sans (its own "sans-serif"); a viewer showing the
+#: SVG picks its own font. Naming Liberation Sans and its metric twins (Arial, Helvetica) keeps
+#: labels the width they were laid out at, so none is cut off at the edge.
+STATIC_CONFIG = {"font": "Liberation Sans, Arial, Helvetica, sans-serif"}
 
 _lock = threading.Lock()
 _warming: threading.Thread | None = None
@@ -38,7 +42,9 @@ def render_svg(spec: dict[str, Any]) -> str | None:
     with _lock:  # one JavaScript engine per process; calls are serialised
         try:
             return str(
-                vl_convert.vegalite_to_svg(spec, vl_version=VEGA_LITE_VERSION, allowed_base_urls=[])
+                vl_convert.vegalite_to_svg(
+                    spec, vl_version=VEGA_LITE_VERSION, config=STATIC_CONFIG, allowed_base_urls=[]
+                )
             )
         except Exception as exc:  # a spec the renderer rejects must not hide the answer
             log.warning("no static copy of the chart: %s", exc)

@@ -7,6 +7,9 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v mariadbd >/dev/null || need+=(mariadb-server)
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
+# The font static charts are laid out with (nlsql_jupyter/static_chart.py), so the browser
+# tests see the labels at the width they were measured at.
+[ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || need+=(fonts-liberation)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   sudo=sudo

@@ -174,3 +174,36 @@ def local_llm_url() -> Iterator[str]:
         pytest.skip(f"{MODEL.name} is absent: run scripts/install-local-model.sh (make test does)")
     with serve() as url:
         yield url
+
+
+# -- notebooks ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def executed_tour(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[Path, object]:
+    """notebooks/tour.ipynb executed once by a real `python3` kernel, widget state saved, as
+    `jupyter nbconvert --execute` would: `(saved path, notebook)`. Only cells tagged
+    `raises-exception` may show an error; the saved notebook is valid nbformat."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(REPO / "notebooks" / "tour.ipynb", as_version=4)
+    NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        store_widget_state=True,
+        resources={"metadata": {"path": str(REPO)}},
+    ).execute()
+    nbformat.validate(notebook)
+    errors = [
+        output
+        for cell in notebook.cells
+        if "raises-exception" not in cell.metadata.get("tags", [])
+        for output in cell.get("outputs", [])
+        if output.output_type == "error"
+    ]
+    assert not errors, errors
+    path = tmp_path_factory.mktemp("tour") / "tour.executed.ipynb"
+    nbformat.write(notebook, path)
+    return path, notebook

@@ -1,9 +1,10 @@
 """Exported notebooks show every chart, table and widget with the network off (issue 9).
 
-The notebook is executed by a real kernel (widget state saved), exported with plain
-`jupyter nbconvert --to html` and with `python -m nlsql_jupyter.export`, and each file is opened
-in real headless Chromium with every request that is not a local file aborted and recorded.
-Screenshots go to .tmp/screenshots/.
+The tour notebook is executed by a real kernel (widget state saved; conftest), exported with
+plain `jupyter nbconvert --to html` and with `python -m nlsql_jupyter.export`, and each file is
+opened in real headless Chromium with every request that is not a local file aborted and
+recorded. Screenshots go to .tmp/screenshots/: each whole page, and the first answer's chart
+and the picker on their own (the pictures in docs/ and the README).
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-from playwright.sync_api import Browser, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from nlsql_jupyter.export import WIDGET_JS_ENV, export_html, widget_js_dir
@@ -39,81 +39,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-# The notebook under test: the tour. None instead: one built here with the same kinds of output
-# as `%%ask` and `%nlsql picker` (chart bundles, a DataFrame, a Dropdown, an icon button).
-NOTEBOOK: Path | None = REPO / "notebooks" / "tour.ipynb"
-
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists() and not os.environ.get("CI"),
     reason=f"{CHROMIUM} is missing (scripts/install-system-deps.sh installs it; CI must run this)",
 )
-
-_CHARTS_CELL = '''\
-import vl_convert
-
-
-def show_chart(spec):
-    """Display a chart as `%%ask` does: Vega-Lite with inline data, plus an SVG made here."""
-    display(
-        {
-            "application/vnd.vegalite.v5+json": spec,
-            "image/svg+xml": vl_convert.vegalite_to_svg(spec),
-            "text/plain": "<VegaLite 5 chart>",
-        },
-        raw=True,
-    )
-
-
-months = [{"month": f"2024-{m:02d}", "revenue": 1000 + 137 * m} for m in range(1, 13)]
-show_chart({
-    "data": {"values": months},
-    "mark": "bar",
-    "encoding": {
-        "x": {"field": "month", "type": "ordinal"},
-        "y": {"field": "revenue", "type": "quantitative"},
-    },
-})
-show_chart({
-    "data": {"values": months},
-    "mark": "line",
-    "encoding": {
-        "x": {"field": "month", "type": "temporal"},
-        "y": {"field": "revenue", "type": "quantitative"},
-    },
-})
-'''
-_TABLE_CELL = """\
-import pandas as pd
-
-pd.DataFrame({"customer": ["Ada", "Grace", "Linus"], "total": [1250.5, 980.0, 410.25]})
-"""
-_PICKER_CELL = """\
-import ipywidgets as widgets
-
-dropdown = widgets.Dropdown(
-    options=["sales", "inventory", "hr"], value="inventory", description="Database"
-)
-retry = widgets.Button(description="Retry", icon="refresh")  # a Font Awesome icon
-header = widgets.HBox([dropdown, widgets.HTML("<b>ready</b>"), retry])
-tables = widgets.Select(options=["customers", "orders"], rows=4)
-schema = widgets.Accordion([widgets.HBox([tables, widgets.HTML("<i>3 columns</i>")])])
-schema.set_title(0, "Schema")
-widgets.VBox([header, schema])
-"""
-
-
-def _build_notebook(path: Path) -> Path:
-    """A small stand-in for the tour with the same kinds of output, quick to debug with."""
-    notebook = nbformat.v4.new_notebook(
-        cells=[
-            nbformat.v4.new_markdown_cell("# Export check"),
-            *(nbformat.v4.new_code_cell(s) for s in (_CHARTS_CELL, _TABLE_CELL, _PICKER_CELL)),
-        ],
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-    )
-    nbformat.write(notebook, path)
-    return path
-
 
 @dataclass
 class Expected:
@@ -141,34 +70,11 @@ def _expected(notebook: nbformat.NotebookNode) -> Expected:
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[Path, Expected]:
-    """The notebook executed by a real `python3` kernel with its widget state saved.
-
-    `data_dir`: a repository notebook asks the sample databases the tests share.
-    """
-    work = tmp_path_factory.mktemp("export")
-    source = NOTEBOOK or _build_notebook(work / "built.ipynb")
-    notebook = nbformat.read(source, as_version=4)
-    NotebookClient(
-        notebook,
-        timeout=300,
-        kernel_name="python3",
-        store_widget_state=True,
-        resources={"metadata": {"path": str(REPO)}},
-    ).execute()
-    nbformat.validate(notebook)
-    errors = [
-        o
-        for c in notebook.cells
-        if "raises-exception" not in c.metadata.get("tags", [])  # an error shown on purpose
-        for o in c.get("outputs", [])
-        if o.output_type == "error"
-    ]
-    assert not errors, errors
+def executed(executed_tour: tuple[Path, nbformat.NotebookNode]) -> tuple[Path, Expected]:
+    """The tour as a real kernel ran it (conftest), and what its outputs hold."""
+    path, notebook = executed_tour
     expected = _expected(notebook)
     assert expected.charts and expected.tables and expected.dropdowns, expected
-    path = work / f"{source.stem}.executed.ipynb"
-    nbformat.write(notebook, path)
     return path, expected
 
 
@@ -233,6 +139,8 @@ def _open_offline(browser: Browser, html: Path, *, widgets: bool) -> Rendered:
         )
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{html.stem}.png"), full_page=True)
+        if widgets:
+            _save_parts(page)
     finally:
         page.close()
     return Rendered(
@@ -243,6 +151,15 @@ def _open_offline(browser: Browser, html: Path, *, widgets: bool) -> Rendered:
         failed=failed,
         page_errors=page_errors,
     )
+
+
+def _save_parts(page: Page) -> None:
+    """The picker and the first answer (SQL, table, chart) as pictures of their own."""
+    cells = page.locator(".jp-CodeCell")
+    picker = cells.filter(has=page.locator(".jupyter-widgets select")).first
+    answer = cells.filter(has=page.locator("img[src^='data:image/svg+xml']")).first
+    picker.screenshot(path=str(SCREENSHOTS / "picker.png"))
+    answer.screenshot(path=str(SCREENSHOTS / "answer.png"))
 
 
 @needs_chromium

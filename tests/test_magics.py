@@ -102,6 +102,7 @@ def test_ask_value_is_the_answer_with_sql_table_and_chart(ip):
     [chart] = charts_shown(captured)
     assert chart["application/vnd.vegalite.v5+json"]["datasets"]["result"][0]
     assert "<svg" in chart["image/svg+xml"], "a static copy for exported notebooks"
+    assert "Liberation Sans" in chart["image/svg+xml"], "laid out and shown in one font"
     assert "text/html" not in chart, "no HTML that loads vega from a CDN"
 
     progress = [o for o in captured.outputs if (o.transient or {}).get("display_id")]

@@ -25,7 +25,7 @@ def test_quickstart_runs_and_answers(data_dir):
         for o in outputs["%%ask\nShow me the top 5 customers by total purchase amount"]
     )
     assert "SELECT" in top and "total_purchase_amount" in top
-    described = outputs["aov.describe()"][0]["data"]["text/plain"]
+    described = outputs["aov.df.describe()"][0]["data"]["text/plain"]
     assert "count" in described and "12" in described
 
 
@@ -40,3 +40,60 @@ def test_demo_prints_both_seed_answers(data_dir):
     assert done.returncode == 0, done.stderr
     assert "Show me the top 5 customers by total purchase amount" in done.stdout
     assert "2024-12" in done.stdout
+
+
+def _outputs(notebook, source_start: str) -> list:
+    [cell] = [
+        c for c in notebook.cells if c.cell_type == "code" and c.source.startswith(source_start)
+    ]
+    return cell.outputs
+
+
+def _chart_marks(outputs) -> list[str]:
+    marks = []
+    for output in outputs:
+        spec = output.get("data", {}).get("application/vnd.vegalite.v5+json")
+        if spec is not None:
+            mark = spec["mark"]
+            marks.append(mark["type"] if isinstance(mark, dict) else mark)
+            assert "<svg" in output["data"]["image/svg+xml"]
+            assert output["metadata"]["nlsql"]["schema_fingerprint"].startswith("sha256:")
+    return marks
+
+
+def test_tour_shows_each_kind_of_answer(executed_tour):
+    _, notebook = executed_tour
+    assert _chart_marks(_outputs(notebook, "%%ask --db retail\nShow me the top 5")) == ["bar"]
+    assert _chart_marks(_outputs(notebook, "%%ask --out aov")) == ["line"]
+    assert _chart_marks(_outputs(notebook, "%%ask\nwhat about 2023?")) == ["line"]
+    assert _chart_marks(_outputs(notebook, "%%ask\nshare of revenue")) == ["arc"]
+    assert _chart_marks(_outputs(notebook, "%%ask --chart point")) == ["point"]
+
+    value = _outputs(notebook, "%%ask\nhow many orders were cancelled")
+    assert not _chart_marks(value)
+    assert any("font-size:32px" in o.get("data", {}).get("text/html", "") for o in value)
+
+    listing = _outputs(notebook, "%%ask\ncustomers who never ordered")
+    assert not _chart_marks(listing)
+    assert any('class="dataframe"' in o.get("data", {}).get("text/html", "") for o in listing)
+
+    underscore = _outputs(notebook, "print(_.sql)")
+    assert underscore[0]["text"].startswith("SELECT")
+
+    declined = _outputs(notebook, "%%ask --db retail\nwhat is the median")
+    assert any(o.get("data", {}).get("text/plain", "").startswith("Not answered") for o in declined)
+    [error] = [o for o in _outputs(notebook, "%%ask --db nope") if o.output_type == "error"]
+    assert error["ename"] == "UnknownDatabase"
+
+
+def test_tour_saves_the_picker_with_its_state(executed_tour):
+    _, notebook = executed_tour
+    [view] = [
+        o["data"]["application/vnd.jupyter.widget-view+json"]
+        for o in _outputs(notebook, "%nlsql picker")
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert view["model_id"] in state
+    dropdowns = [m["state"] for m in state.values() if m["model_name"] == "DropdownModel"]
+    assert any(any("retail" in label for label in d["_options_labels"]) for d in dropdowns)

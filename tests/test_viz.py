@@ -120,7 +120,7 @@ def test_months_stay_in_their_month_west_of_greenwich():
             check=True,
             env=os.environ | {"TZ": "America/Los_Angeles"},
         ).stdout
-        assert "Month: Jan 2024; Revenue: $10.00" in svg and "Dec 2023" not in svg, version
+        assert "Month: Jan 2024; Revenue: $10" in svg and "Dec 2023" not in svg, version
 
 
 def test_quarter_labels_stay_ordinal(services):
@@ -159,7 +159,7 @@ def test_top_customers_are_bars_sorted_by_value_with_money_formats(services):
         "op": "sum",
         "order": "descending",
     }
-    assert value["title"] == "Total purchase amount" and value["axis"]["format"] == "$,.2f"
+    assert value["title"] == "Total purchase amount" and value["axis"]["format"] == "$~s"
     assert tooltip(chart, "total_purchase_amount")["format"] == "$,.2f"
     assert "note" not in chart
     assert len(drawn(chart, answer["columns"], answer["rows"], "bar")) == 5
@@ -236,7 +236,7 @@ def test_two_measures_are_a_scatter():
     rows = [[i * 1.5, 100 + i * 3.0] for i in range(20)]
     chart = choose(["unit_price", "units_sold"], rows)
     assert chart is not None and chart["kind"] == "point"
-    assert enc(chart, "x")["axis"]["format"] == "$,.2f"
+    assert enc(chart, "x")["axis"]["format"] == "$~s"
     assert len(drawn(chart, ["unit_price", "units_sold"], rows, "point")) == 20
 
 

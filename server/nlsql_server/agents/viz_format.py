@@ -127,11 +127,17 @@ def time_parse(name: str, kind: str, sample: Any) -> dict[str, Any] | None:
     return {"calculate": f"timeParse(datum[{json.dumps(name)}], '{parse}')", "as": name}
 
 
+#: Axis labels are ticks, not values: SI-prefixed and without trailing zeros ("$40k", not
+#: "$40,000.00"); tooltips keep the full format.
+_AXIS_FORMATS = {"$,.2f": "$~s", ",.2f": "~s"}
+
+
 def as_axis(definition: dict[str, Any]) -> dict[str, Any]:
     """A field definition for an x/y channel: the label format moves into `axis`."""
     axis_def = {k: v for k, v in definition.items() if k != "format"}
     if "format" in definition:
-        axis_def["axis"] = {"format": definition["format"]}
+        fmt = definition["format"]
+        axis_def["axis"] = {"format": _AXIS_FORMATS.get(fmt, fmt)}
     return axis_def
 
 

@@ -1,0 +1,109 @@
+"""Write notebooks/quickstart.ipynb and notebooks/tour.ipynb from the cells below.
+
+Run after changing them: `python scripts/make_notebooks.py`. The tests execute both notebooks
+(and export the tour to HTML), so every cell here must run on the embedded default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+QUICKSTART = [
+    new_markdown_cell(
+        "# nlsql-jupyter quickstart\n\n"
+        "Ask a database a question in plain English: the cell shows the progress, the SQL, the "
+        "result as a DataFrame and a chart. With nothing configured, the extension starts its "
+        "bundled server on 127.0.0.1 with two sample databases, `retail` and `finance`."
+    ),
+    new_code_cell("%load_ext nlsql_jupyter"),
+    new_code_cell("%nlsql databases"),
+    new_code_cell("%%ask\nShow me the top 5 customers by total purchase amount"),
+    new_code_cell("%%ask --out aov\nWhat is the average order value per month for 2024?"),
+    new_markdown_cell(
+        "The cell's value is the answer (also in `_`, and in the variable named by `--out`): "
+        "`.df` is a pandas DataFrame, `.sql` the SQL, `.chart` an Altair chart."
+    ),
+    new_code_cell("aov.df.describe()"),
+    new_markdown_cell("`--db` switches the database, like `%nlsql use finance`."),
+    new_code_cell("%%ask --db finance\nWhat are the total expenses by department?"),
+    new_code_cell("%nlsql status"),
+]
+
+TOUR = [
+    new_markdown_cell(
+        "# A tour of nlsql-jupyter\n\n"
+        "Everything here runs on the embedded default: the bundled server on 127.0.0.1, the two "
+        "sample databases and the offline engine (no API key, no network)."
+    ),
+    new_code_cell("%load_ext nlsql_jupyter"),
+    new_markdown_cell(
+        "## Pick a database\n\n"
+        "The picker shows the databases, the connection and the schema (open *Schema* to see "
+        "the tables, columns, keys and sample values). Choosing one is `%nlsql use`; "
+        "`%nlsql use` and `%%ask --db` move the picker."
+    ),
+    new_code_cell("%nlsql picker"),
+    new_code_cell("%nlsql describe customers"),
+    new_markdown_cell(
+        "## A category and a measure: a bar chart\n\n"
+        "The cell's value is the answer: `_` holds it, like any cell's value."
+    ),
+    new_code_cell("%%ask --db retail\nShow me the top 5 customers by total purchase amount"),
+    new_code_cell("print(_.sql)\n_.df"),
+    new_markdown_cell("## Time and a measure: a line chart; then a follow-up"),
+    new_code_cell("%%ask --out aov\nWhat is the average order value per month for 2024?"),
+    new_code_cell("%%ask\nwhat about 2023?"),
+    new_code_cell("aov.df.describe()"),
+    new_markdown_cell("## A share of a whole: an arc"),
+    new_code_cell("%%ask\nshare of revenue by region"),
+    new_markdown_cell("## One value: a big number, no chart"),
+    new_code_cell("%%ask\nhow many orders were cancelled"),
+    new_markdown_cell("## A listing of entities: a table, no chart"),
+    new_code_cell("%%ask\ncustomers who never ordered"),
+    new_markdown_cell(
+        "## Your variables in a question\n\n`{name}` is replaced by the variable's value "
+        "(`{{` for a literal brace); `--chart` chooses the chart yourself."
+    ),
+    new_code_cell("n = 3"),
+    new_code_cell("%%ask --chart point\nShow me the top {n} products by revenue"),
+    new_markdown_cell("## Another database"),
+    new_code_cell("%%ask --db finance\nshare of expenses by department"),
+    new_markdown_cell(
+        "## When the engine is not sure\n\n"
+        "It says what it understood instead of guessing, and the notebook keeps running "
+        "(`%config AskMagics.strict = True` makes it an error instead)."
+    ),
+    new_code_cell("%%ask --db retail\nwhat is the median order value"),
+    new_markdown_cell("## A mistake\n\nErrors are short and say what to do."),
+    new_code_cell(
+        "%%ask --db nope\nhow many orders are there",
+        metadata={"tags": ["raises-exception"]},
+    ),
+    new_code_cell("%nlsql history"),
+]
+
+
+def write(name: str, cells: list[nbformat.NotebookNode]) -> Path:
+    notebook = new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    path = NOTEBOOKS / f"{name}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def main() -> None:
+    for name, cells in (("quickstart", QUICKSTART), ("tour", TOUR)):
+        print(f"wrote {write(name, cells)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -84,7 +84,9 @@ def main() -> int:
     try:
         path = ensure_sample("retail", Settings().data_dir)
         run_cell(client, "%load_ext nlsql_jupyter")
-        run_cell(client, f"import sqlite3, pandas as pd\nconnection = sqlite3.connect({str(path)!r})")
+        run_cell(
+            client, f"import sqlite3, pandas as pd\nconnection = sqlite3.connect({str(path)!r})"
+        )
         run_cell(client, "%load_ext sql")
         run_cell(client, "%config SqlMagic.displaylimit = 20\n%config SqlMagic.feedback = 0")
         run_cell(client, f"%sql sqlite:///{path}")

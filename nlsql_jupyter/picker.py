@@ -10,13 +10,14 @@ every request, whoever made it).
 from __future__ import annotations
 
 import html
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-from nlsql_server import protocol
 
 from nlsql_jupyter.display import transport_summary
-from nlsql_jupyter.exceptions import NlsqlError
+from nlsql_jupyter.exceptions import NlsqlError, QueryFailed
 from nlsql_jupyter.runtime import Runtime, get_runtime
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class DatabasePicker(widgets.VBox):
         self._databases: dict[str, dict[str, Any]] = {}
         self._tables_of: dict[str, list[dict[str, Any]]] = {}
         self._samples_of: dict[tuple[str, str], dict[str, str]] = {}
+        self._chosen_table: str | None = None
         self._quiet = False
         self.dropdown.observe(self._on_choice, names="value")
         self.schema.observe(self._on_expand, names="selected_index")
@@ -156,13 +158,16 @@ class DatabasePicker(widgets.VBox):
     # -- the schema --------------------------------------------------------------------------
 
     def _reset_schema(self) -> None:
-        """Point the schema view at the chosen database; load it only while it is open."""
+        """Point the schema view at the chosen database; load it only while it is open. The
+        table last chosen is shown again wherever a database has one of that name."""
         name = self.runtime.state.database
         count = len(self._databases.get(name or "", {}).get("tables") or [])
         self.schema.set_title(0, f"Schema of {name} ({count} tables)" if name else "Schema")
         self.tables.options = ()
         if self.schema.selected_index == 0:
             self._load_schema()
+            if self._chosen_table in {value for _, value in self.tables.options}:
+                self.tables.value = self._chosen_table
 
     def _on_expand(self, change: dict[str, Any]) -> None:
         if change["new"] == 0 and not self.tables.options:
@@ -175,8 +180,7 @@ class DatabasePicker(widgets.VBox):
             return
         try:
             if database not in self._tables_of:
-                found = self.runtime.client.call(protocol.SCHEMA_TABLES, {"database": database})
-                self._tables_of[database] = list(found)
+                self._tables_of[database] = self.runtime.tables(database)
         except NlsqlError as exc:
             self.table_detail.value = _error_html(exc)
             return
@@ -188,6 +192,8 @@ class DatabasePicker(widgets.VBox):
 
     def _on_table(self, change: dict[str, Any]) -> None:
         database, name = self.runtime.state.database, change["new"]
+        if name is not None:
+            self._chosen_table = name
         table = next(
             (t for t in self._tables_of.get(database or "", []) if t["name"] == name), None
         )
@@ -213,13 +219,11 @@ class DatabasePicker(widgets.VBox):
         return self._samples_of[key]
 
     def _sample_text(self, database: str, table: str, column: str) -> str:
-        arguments = {"database": database, "table": table, "column": column, "limit": SAMPLES}
-        result = self.runtime.client.call(
-            protocol.TOOLS_CALL, {"name": "sample_values", "arguments": arguments}
-        )
-        if result.get("isError"):
-            return "unavailable: " + " ".join(c.get("text", "") for c in result["content"])
-        return ", ".join(str(v) for v in result["structuredContent"]["values"])
+        try:
+            values = self.runtime.sample_values(database, table, column, SAMPLES)
+        except QueryFailed as exc:
+            return f"unavailable: {exc.message}"
+        return ", ".join(str(v) for v in values)
 
     def close(self) -> None:
         """Stop following the runtime and its client, and close the child widgets."""
@@ -302,3 +306,15 @@ def _note(text: str, colour: str = _GREY) -> str:
 
 def _error_html(exc: NlsqlError) -> str:
     return _note(f"{type(exc).__name__}: {exc.message}", _RED)
+
+
+class _CallableModule(types.ModuleType):
+    """Importing this module rebinds `nlsql_jupyter.picker` from the package's function to the
+    module (Python sets a package attribute per imported submodule); calling the module keeps
+    `nlsql_jupyter.picker()` working either way."""
+
+    def __call__(self, runtime: Runtime | None = None) -> DatabasePicker:
+        return picker(runtime)
+
+
+sys.modules[__name__].__class__ = _CallableModule

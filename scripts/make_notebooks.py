@@ -48,6 +48,17 @@ TOUR = [
         "`%nlsql use` and `%%ask --db` move the picker."
     ),
     new_code_cell("%nlsql picker"),
+    new_markdown_cell(
+        "The same picker from Python, with its schema open: there is one choice per kernel, so "
+        "both pickers always show the same database."
+    ),
+    new_code_cell(
+        "import nlsql_jupyter as nl\n\n"
+        "picker = nl.picker()\n"
+        "picker.schema.selected_index = 0  # open the schema\n"
+        'picker.tables.value = "customers"\n'
+        "picker"
+    ),
     new_code_cell("%nlsql describe customers"),
     new_markdown_cell(
         "## A category and a measure: a bar chart\n\n"

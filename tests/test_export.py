@@ -44,6 +44,7 @@ needs_chromium = pytest.mark.skipif(
     reason=f"{CHROMIUM} is missing (scripts/install-system-deps.sh installs it; CI must run this)",
 )
 
+
 @dataclass
 class Expected:
     """What the executed notebook holds, counted from its outputs and saved widget state."""
@@ -154,9 +155,10 @@ def _open_offline(browser: Browser, html: Path, *, widgets: bool) -> Rendered:
 
 
 def _save_parts(page: Page) -> None:
-    """The picker and the first answer (SQL, table, chart) as pictures of their own."""
+    """The picker with its schema open (the tour's last) and the first answer (SQL, table,
+    chart) as pictures of their own."""
     cells = page.locator(".jp-CodeCell")
-    picker = cells.filter(has=page.locator(".jupyter-widgets select")).first
+    picker = cells.filter(has=page.locator(".jupyter-widgets select")).last
     answer = cells.filter(has=page.locator("img[src^='data:image/svg+xml']")).first
     picker.screenshot(path=str(SCREENSHOTS / "picker.png"))
     answer.screenshot(path=str(SCREENSHOTS / "answer.png"))

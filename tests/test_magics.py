@@ -282,7 +282,11 @@ def test_picker_magic_shows_the_shared_picker(ip):
     assert shown.dropdown.value == "finance"
     shown.dropdown.value = "retail"
     assert get_runtime().session.database == "retail"
-    shown.close()
+    # `import nlsql_jupyter.picker` (the magic did) leaves `nlsql_jupyter.picker()` callable
+    second = nlsql_jupyter.picker()
+    assert isinstance(second, DatabasePicker) and second.dropdown.value == "retail"
+    for picker in (shown, second):
+        picker.close()
 
 
 def test_sql_only_does_not_run(ip):

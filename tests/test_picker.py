@@ -151,6 +151,12 @@ def test_schema_loads_when_opened_and_samples_per_table(runtime: Runtime):
     runtime.use("finance")  # open: the view follows the database
     assert shown.schema.titles == ("Schema of finance (6 tables)",)
     assert "transactions" in [name for _, name in shown.tables.options]
+    assert shown.tables.value is None  # finance has no orders table
+
+    shown.tables.value = "vendors"
+    runtime.use("retail")
+    runtime.use("finance")  # back: the table shown stays shown
+    assert shown.tables.value == "vendors" and "<b>vendor_id</b>" in shown.table_detail.value
 
 
 def test_widget_state_is_saved_for_an_exported_notebook(runtime: Runtime):

@@ -288,12 +288,21 @@ class AskMagics(Magics):
         return picker(self.runtime)
 
     def _handle_tables(self, args: Any) -> None:
-        database = args.database or self.runtime.current_database()
+        database = self._database(args.database)
         show_tables(database, self.runtime.tables(database))
 
     def _handle_describe(self, args: Any) -> None:
-        database = args.db or self.runtime.current_database()
+        database = self._database(args.db)
         show_describe(database, self.runtime.describe(args.table, database))
+
+    def _database(self, given: str | None) -> str:
+        """The database a schema command is about: the one given, else the session's."""
+        database = (
+            self.runtime.resolve_database(given) if given else self.runtime.current_database()
+        )
+        if database is None:
+            raise UsageError("no database is chosen yet: `%nlsql use NAME` or give one")
+        return database
 
     def _handle_status(self, args: Any) -> None:
         status = self.runtime.status(server=True)

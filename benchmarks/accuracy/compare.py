@@ -7,6 +7,7 @@ rules are the benchmark's own (what counts as the same answer), and they fit in 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import product
 from typing import Any
 
 Row = Sequence[Any]
@@ -39,3 +40,33 @@ def same_result(actual: Sequence[Row], expected: Sequence[Row], ordered: bool) -
         if a != b:
             return f"row {index}: {a!r} instead of {b!r}"
     return None
+
+
+def _multiset(column: Sequence[Any]) -> list[Any]:
+    return sorted((_value(v) for v in column), key=repr)
+
+
+def extra_columns_only(actual: Sequence[Row], expected: Sequence[Row], ordered: bool) -> bool:
+    """Does `actual` hold the gold result plus columns of its own (an id, the measure ranked by)?
+
+    Still a miss by `same_result`'s rules; reported apart so a reader can tell a presentation
+    difference from a wrong answer.
+    """
+    if not actual or not expected or len(actual) != len(expected):
+        return False
+    width, want_width = len(actual[0]), len(expected[0])
+    if width <= want_width:
+        return False
+    got_columns = [_multiset(c) for c in zip(*actual, strict=True)]
+    candidates = [
+        [i for i in range(width) if got_columns[i] == _multiset(wanted)]
+        for wanted in zip(*expected, strict=True)
+    ]
+    for tried, picks in enumerate(product(*candidates)):
+        if tried >= 1000:
+            break
+        if len(set(picks)) == len(picks):
+            projected = [[row[i] for i in picks] for row in actual]
+            if same_result(projected, expected, ordered) is None:
+                return True
+    return False

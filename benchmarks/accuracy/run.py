@@ -1,86 +1,155 @@
-"""Ask every question of the set through the server's pipeline and print execution accuracy.
+"""Ask every question of the set through the server's pipeline and score each answer.
 
     python -m benchmarks.accuracy --engine offline [--engine llm --engine auto]
-        [--db retail] [--shape anti] [--split dev] [--data-dir DIR] [--quiet]
+        [--db retail] [--shape anti] [--split dev] [--set fresh_retail] [--id r01]
+        [--data-dir DIR] [--quiet]
 
 Each engine answers through `pipeline.ask` exactly as the server does (linking, engine, safety
 check, execution); the gold SQL runs on the same database, and the two result sets are compared
-(`compare.py`). Prints accuracy per split, per shape and per database, then the misses.
+(`compare.py`). Every answer gets one verdict:
+
+- right: the result agrees with the gold result, or the engine declined a question the
+  database cannot answer (`expect = "decline"`);
+- wrong (confidently wrong): the engine answered with SQL and the result differs from gold, or
+  it answered a question it should have declined: the worst outcome, a plausible wrong table;
+- declined: the engine said it cannot answer (`cannot_answer`) a question that has an answer;
+- error: any other error (the engine's SQL was refused or failed, the database was missing).
+
+Prints, per engine and per split, set (question file), database and shape: accuracy, the
+confidently-wrong and declined rates, and the median seconds per question; then the misses.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from nlsql_server import pipeline
-from nlsql_server.exceptions import NlsqlError
+from nlsql_server.exceptions import CannotAnswer, NlsqlError
 from nlsql_server.services import Services
 from nlsql_server.settings import Settings
 
 from . import clinic
-from .compare import same_result
+from .compare import extra_columns_only, same_result
 from .questions import Question, load
 
 #: Rows an answer may hold: listings ("orders above 8000") are compared whole.
 ROW_LIMIT = 1_000_000
+VERDICTS = ("right", "wrong", "declined", "error")
+#: How a miss is marked whose result is the gold result plus columns (still counted wrong).
+EXTRA_COLUMNS = "extra columns only"
 
 
 @dataclass(frozen=True)
 class Outcome:
     question: Question
     engine: str
-    correct: bool
+    #: One of `VERDICTS`.
+    verdict: str
     reason: str = ""
     sql: str = ""
     answered_by: str = ""
+    seconds: float = 0.0
+
+    @property
+    def correct(self) -> bool:
+        return self.verdict == "right"
 
 
-def services_for(data_dir: Path | None) -> Services:
-    """The server's services over the samples plus the generated `clinic` database."""
+def services_for(data_dir: Path | None, questions: Iterable[Question] = ()) -> Services:
+    """The server's services over the samples, the generated `clinic` database and every
+    database file the `questions` name by `path` (registered under their `database`)."""
     settings = Settings(row_limit=ROW_LIMIT)
     if data_dir is not None:
         settings = settings.model_copy(update={"data_dir": data_dir})
     services = Services.from_settings(settings)
     services.registry.add_sqlite("clinic", clinic.ensure(settings.data_dir))
+    files: dict[str, Path] = {}
+    for q in questions:
+        file = q.file()
+        if file is None or files.get(q.database) == file:
+            continue
+        if q.database in files or q.database in services.registry.names():
+            raise ValueError(f"{q.id}: database {q.database!r} is already registered elsewhere")
+        files[q.database] = file
+        services.registry.add_sqlite(q.database, file)
     return services
 
 
 async def answer(services: Services, q: Question, engine: str) -> Outcome:
     """One question through the pipeline, judged against its gold result."""
     db = services.registry.get(q.database)
-    expected = db.execute(q.gold_sql, ROW_LIMIT).rows
+    expected = [] if q.declines else db.execute(q.gold_sql, ROW_LIMIT).rows
+    started = time.perf_counter()
     try:
         got = await pipeline.ask(services, q.question, database=q.database, engine=engine)
+    except CannotAnswer as exc:
+        seconds = time.perf_counter() - started
+        verdict = "right" if q.declines else "declined"
+        return Outcome(q, engine, verdict, f"{exc.code}: {exc.message}", seconds=seconds)
     except NlsqlError as exc:
-        return Outcome(q, engine, False, f"{exc.code}: {exc.message}")
-    reason = same_result(got["rows"], expected, q.ordered)
-    return Outcome(q, engine, reason is None, reason or "", got["sql"], got["engine"])
+        seconds = time.perf_counter() - started
+        return Outcome(q, engine, "error", f"{exc.code}: {exc.message}", seconds=seconds)
+    seconds = time.perf_counter() - started
+    if q.declines:
+        reason: str | None = "answered a question the database cannot answer"
+    else:
+        reason = same_result(got["rows"], expected, q.ordered)
+        if reason and extra_columns_only(got["rows"], expected, q.ordered):
+            reason = f"{EXTRA_COLUMNS}: {reason}"
+    verdict = "wrong" if reason else "right"
+    return Outcome(q, engine, verdict, reason or "", got["sql"], got["engine"], seconds)
+
+
+def _share(outcomes: list[Outcome], verdict: str) -> float:
+    return 100 * sum(o.verdict == verdict for o in outcomes) / len(outcomes) if outcomes else 0.0
+
+
+HEADER = "  " + " " * 22 + "     right  acc %  wrong %  decl %  err %  med s"
 
 
 def _line(label: str, outcomes: list[Outcome]) -> str:
+    """Accuracy, confidently-wrong, declined and error rates, and median seconds per question."""
     right = sum(o.correct for o in outcomes)
-    share = 100 * right / len(outcomes) if outcomes else 0.0
-    return f"  {label:<22} {right:>4}/{len(outcomes):<4} {share:6.1f} %"
+    median = statistics.median(o.seconds for o in outcomes) if outcomes else 0.0
+    return (
+        f"  {label:<22} {right:>4}/{len(outcomes):<4} {_share(outcomes, 'right'):6.1f}"
+        f" {_share(outcomes, 'wrong'):8.1f} {_share(outcomes, 'declined'):7.1f}"
+        f" {_share(outcomes, 'error'):6.1f} {median:6.2f}"
+    )
+
+
+def _groups(outcomes: list[Outcome], key: str) -> dict[str, list[Outcome]]:
+    groups: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        groups[getattr(o.question, key)].append(o)
+    return groups
 
 
 def report(outcomes: list[Outcome], show_misses: bool) -> None:
+    """Print the figures per engine and per split, set, database and shape, then the misses."""
     by_engine: dict[str, list[Outcome]] = defaultdict(list)
     for o in outcomes:
         by_engine[o.engine].append(o)
     for engine, done in by_engine.items():
-        print(f"\nengine {engine}")
+        print(f"\nengine {engine}  (wrong = confidently wrong: answered, and not the gold result)")
+        print(HEADER)
         print(_line("all", done))
-        for key in ("split", "database", "shape"):
-            groups: dict[str, list[Outcome]] = defaultdict(list)
-            for o in done:
-                groups[getattr(o.question, key)].append(o)
-            print(f" per {key}")
+        for key, title in (
+            ("split", "split"),
+            ("set_name", "set"),
+            ("database", "database"),
+            ("shape", "shape"),
+        ):
+            groups = _groups(done, key)
+            print(f" per {title}")
             for name in sorted(groups):
                 print(_line(name, groups[name]))
         answered: dict[str, list[Outcome]] = defaultdict(list)
@@ -90,26 +159,38 @@ def report(outcomes: list[Outcome], show_misses: bool) -> None:
             print(" answered by")
             for name in sorted(answered):
                 print(_line(name, answered[name]))
+        wrong = [o for o in done if o.verdict == "wrong"]
+        extra = sum(o.reason.startswith(EXTRA_COLUMNS) for o in wrong)
+        if extra:
+            print(
+                f" of the {len(wrong)} confidently wrong, {extra} hold the gold result plus columns"
+            )
         misses = [o for o in done if not o.correct]
         if show_misses and misses:
-            print(f" misses ({len(misses)})")
-            for o in misses:
+            print(f" misses ({len(misses)}), confidently wrong first")
+            for o in sorted(misses, key=lambda o: VERDICTS.index(o.verdict)):
                 q = o.question
-                print(f"  {q.id} [{q.split}/{q.shape}] {q.question!r}: {o.reason}")
+                print(f"  {o.verdict:<8} {q.id} [{q.split}/{q.shape}] {q.question!r}: {o.reason}")
                 if o.sql:
                     print("      " + " ".join(o.sql.split()))
 
 
-async def run(args: argparse.Namespace) -> list[Outcome]:
-    services = services_for(args.data_dir)
-    chosen = [
+def select(questions: list[Question], args: argparse.Namespace) -> list[Question]:
+    """The questions the command line's filters keep."""
+    return [
         q
-        for q in load()
+        for q in questions
         if (not args.db or q.database in args.db)
         and (not args.shape or q.shape in args.shape)
-        and (not args.split or q.split == args.split)
+        and (not args.split or q.split in args.split)
+        and (not args.set or q.set_name in args.set)
         and (not args.id or q.id in args.id)
     ]
+
+
+async def run(args: argparse.Namespace) -> list[Outcome]:
+    chosen = select(load(), args)
+    services = services_for(args.data_dir, chosen)
     outcomes = []
     try:
         for engine in args.engine or ["offline"]:
@@ -124,11 +205,20 @@ async def run(args: argparse.Namespace) -> list[Outcome]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.accuracy", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.accuracy",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--engine", action="append", help="offline, llm or auto (repeatable)")
     parser.add_argument("--db", action="append", help="only this database (repeatable)")
     parser.add_argument("--shape", action="append", help="only this shape (repeatable)")
-    parser.add_argument("--split", choices=("dev", "test"), help="only this split")
+    parser.add_argument(
+        "--split", action="append", help="only this split: dev, test or fresh (repeatable)"
+    )
+    parser.add_argument(
+        "--set", action="append", help="only this question file, e.g. fresh_retail (repeatable)"
+    )
     parser.add_argument("--id", action="append", help="only this question id (repeatable)")
     parser.add_argument("--data-dir", type=Path, help="where the databases are generated")
     parser.add_argument("--quiet", action="store_true", help="figures only, no list of misses")

@@ -10,6 +10,7 @@ an answer carries the answer's provenance in its metadata.
 from __future__ import annotations
 
 import html
+import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -295,9 +296,10 @@ def show_answer(
     """Display the SQL, the rows (the first `display_rows`, with a note on the count) and the
     chart, each output carrying the answer's provenance as metadata (`metadata["nlsql"]`).
 
-    The chart comes last: its static SVG (`nlsql_jupyter.static_chart`) is rendered after the
-    SQL and the table are already shown. (A worker thread would not overlap it with anything:
-    the renderer holds the GIL while it works.)
+    The answer is whole on screen before the chart's static SVG (`nlsql_jupyter.static_chart`)
+    is made: the chart goes out as Vega-Lite first, and that output is then updated in place
+    with the SVG added (nbclient and JupyterLab apply the update; the saved notebook keeps it).
+    A worker thread would overlap nothing: the renderer holds the GIL while it works.
     """
     metadata = {"nlsql": answer.provenance()}
     spec = answer.chart_spec() if chart and answer.executed else None
@@ -320,10 +322,17 @@ def show_answer(
         display(frame.head(display_rows) if len(frame) > display_rows else frame, metadata=metadata)
         display(Note(_row_note(answer, min(display_rows, len(frame)))), metadata=metadata)
     if spec is not None:
-        svg = render_svg(spec) if static_chart else None
-        display(ChartView(spec, str(info.get("title") or ""), svg), metadata=metadata)
+        title = str(info.get("title") or "")
+        handle = display(ChartView(spec, title), metadata=metadata, display_id=static_chart)
         if info.get("note"):
             display(Note(str(info["note"])), metadata=metadata)
+        if static_chart:
+            # The renderer holds the GIL: let the kernel's I/O thread send the answer first
+            # (an ipykernel stream's flush waits until everything before it has gone out).
+            sys.stdout.flush()
+        svg = render_svg(spec) if static_chart else None
+        if handle is not None and svg is not None:
+            handle.update(ChartView(spec, title, svg), metadata=metadata)
 
 
 def answer_bundle(answer: Answer) -> Bundle:

@@ -50,8 +50,18 @@ def run(ip: InteractiveShell, cell: str, history: bool = False) -> tuple[Any, Ca
     return result, captured
 
 
+def shown(captured: CapturedIO) -> list[Any]:
+    """The outputs as a notebook ends up holding them: an output updated in place by its
+    display id (progress, a chart given its static SVG) counts once, in its last state."""
+    final: dict[Any, Any] = {}
+    for position, output in enumerate(captured.outputs):
+        display_id = (output.transient or {}).get("display_id")
+        final[display_id if display_id is not None else position] = output  # keeps its place
+    return list(final.values())
+
+
 def bundles(captured: CapturedIO) -> list[dict[str, Any]]:
-    return [output.data for output in captured.outputs]
+    return [output.data for output in shown(captured)]
 
 
 def frames_shown(captured: CapturedIO) -> list[str]:
@@ -105,7 +115,8 @@ def test_ask_value_is_the_answer_with_sql_table_and_chart(ip):
     assert "Liberation Sans" in chart["image/svg+xml"], "laid out and shown in one font"
     assert "text/html" not in chart, "no HTML that loads vega from a CDN"
 
-    progress = [o for o in captured.outputs if (o.transient or {}).get("display_id")]
+    marks = ("…", "✓", "✗", "?")  # the progress line's states
+    progress = [o for o in captured.outputs if o.data.get("text/plain", "").startswith(marks)]
     assert progress[-1].data["text/plain"].startswith("✓ answered")
     for stage in ("linking", "generating", "validating", "executing", "charting"):
         assert stage in progress[-1].data["text/plain"]
@@ -114,7 +125,7 @@ def test_ask_value_is_the_answer_with_sql_table_and_chart(ip):
 def test_every_output_carries_its_provenance(ip):
     result, captured = run(ip, f"%%ask --db retail\n{SEED_TOP}")
     assert result.success, result.error_in_exec
-    answer_outputs = [o for o in captured.outputs if "nlsql" in (o.metadata or {})]
+    answer_outputs = [o for o in shown(captured) if "nlsql" in (o.metadata or {})]
     assert len(answer_outputs) == 4  # SQL, table, row note, chart
     provenance = answer_outputs[0].metadata["nlsql"]
     assert provenance["question"] == SEED_TOP

@@ -2,13 +2,14 @@
 
 So that `%load_ext nlsql_jupyter` then `%%ask` works with nothing else running: uvicorn serves
 `nlsql_server.app.create_app(Settings())` from a daemon thread on 127.0.0.1 (one per process,
-stopped at interpreter exit). It speaks the same protocol over the same sockets as a server
+stopped at interpreter exit), behind a random token that only this kernel knows. It speaks the same protocol over the same sockets as a server
 started with `nlsql serve`, so the client cannot tell the difference.
 """
 
 from __future__ import annotations
 
 import atexit
+import secrets
 import socket
 import threading
 import time
@@ -44,6 +45,8 @@ class EmbeddedServer:
         self._services: Any = None
         self._attached: dict[Path, str] = {}
         self.url: str | None = None
+        #: The bearer token the server requires (made at start unless the settings give one).
+        self.token: str | None = None
 
     @property
     def running(self) -> bool:
@@ -67,6 +70,11 @@ class EmbeddedServer:
         from nlsql_server.settings import Settings
 
         settings = self._settings if self._settings is not None else Settings()
+        if not settings.token:
+            # Only this kernel learns it: other local users and web pages cannot ask the
+            # server anything, though it listens on loopback.
+            settings = settings.model_copy(update={"token": secrets.token_urlsafe(32)})
+        self.token = settings.token
         # A socket made with IPPROTO_TCP gets TCP_NODELAY from asyncio (a bare socket.socket()
         # does not, and every response then waits ~40 ms for a delayed ACK).
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)

@@ -92,12 +92,13 @@ class Runtime:
 
                 url = self.configured_url
                 self._embedded = url is None
+                token = self._token or os.environ.get(TOKEN_ENV) or None
                 if url is None:
                     from nlsql_jupyter.embedded import embedded_server
 
-                    url = embedded_server().url
+                    bundled = embedded_server()
+                    url, token = bundled.url, bundled.token
                     assert url is not None
-                token = self._token or os.environ.get(TOKEN_ENV) or None
                 config = (
                     ClientConfig(url, token=token)
                     if self._template is None

@@ -111,8 +111,9 @@ def test_reconnects_the_websocket_after_the_server_comes_back(data_dir: Path, de
 
     port = int(dead_url.rsplit(":", 1)[1])
     clock = FakeClock()
-    config = ClientConfig(dead_url, backoff=Backoff(initial=1.0, jitter=False))
-    first = EmbeddedServer(Settings(data_dir=data_dir), port=port)
+    # The same token for both servers (the bundled server otherwise makes a new one each start).
+    config = ClientConfig(dead_url, token="t", backoff=Backoff(initial=1.0, jitter=False))
+    first = EmbeddedServer(Settings(data_dir=data_dir, token="t"), port=port)
     first.start()
     try:
         client = HybridClient(config, clock=clock)
@@ -126,7 +127,7 @@ def test_reconnects_the_websocket_after_the_server_comes_back(data_dir: Path, de
         client.ping()
     assert client.stats()["websocket"]["state"] == "backing off"
 
-    second = EmbeddedServer(Settings(data_dir=data_dir), port=port)
+    second = EmbeddedServer(Settings(data_dir=data_dir, token="t"), port=port)
     second.start()
     try:
         client.ping()  # still backing off: served over HTTP

@@ -180,6 +180,8 @@ def test_malformed_frames_get_an_error_and_the_connection_lives_on(server):
 
 
 def test_malformed_http_body_is_a_parse_error(server):
-    response = httpx.post(f"{server.url}/rpc", content=b"{nope")
+    response = httpx.post(
+        f"{server.url}/rpc", content=b"{nope", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == -32700

@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from . import __version__, protocol, rpc
 from .auth import TokenMiddleware
+from .exposure import ExposureMiddleware
 from .services import Services
 from .settings import Settings
 
@@ -144,7 +145,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if settings.websocket:
         routes.append(WebSocketRoute("/ws", _websocket))
-    middleware = [Middleware(TokenMiddleware, token=settings.token)] if settings.token else []
+    middleware = [
+        Middleware(
+            ExposureMiddleware,
+            allowed_hosts=settings.allowed_hosts,
+            allowed_origins=settings.allowed_origins,
+        )
+    ]
+    if settings.token:
+        middleware.append(Middleware(TokenMiddleware, token=settings.token))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.services = services
     return app

@@ -51,18 +51,27 @@ async def _unauthorized(send: Send, had_token: bool) -> None:
         if had_token
         else "This server needs a token: connect with `%nlsql connect URL --token T`."
     )
-    body: dict[str, Any] = protocol.error(
-        None, protocol.APPLICATION_ERROR, message, {"code": "unauthorized"}
-    )
+    await send_refusal(send, 401, "unauthorized", message, [(b"www-authenticate", b"Bearer")])
+
+
+async def send_refusal(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Answer an HTTP request from a middleware with a JSON-RPC error carrying `code`."""
+    body: dict[str, Any] = protocol.error(None, protocol.APPLICATION_ERROR, message, {"code": code})
     payload = json.dumps(body).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 401,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
-                (b"www-authenticate", b"Bearer"),
+                *(headers or []),
             ],
         }
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from . import __version__, pipeline
 from .agents.nlp import ENGINES
 from .databases.paths import looks_like_sqlite_path
 from .exceptions import NlsqlError
+from .exposure import is_loopback
 from .services import Services
 from .settings import Settings
 
@@ -29,8 +31,17 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the JSON-RPC server (WebSocket /ws, HTTP /rpc)")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on; anything but loopback needs a token",
+    )
     serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument(
+        "--token",
+        default=None,
+        help="require `Authorization: Bearer TOKEN` (default: $NLSQL_TOKEN)",
+    )
     serve.add_argument(
         "--no-websocket",
         action="store_true",
@@ -239,6 +250,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
     settings = Settings(websocket=not args.no_websocket)
+    if args.token:
+        settings.token = args.token
+    if not is_loopback(args.host):
+        if not settings.token:
+            print(
+                f"nlsql serve: refusing to listen on {args.host} without a token: anyone who "
+                "reaches it could read the databases. Give --token (or NLSQL_TOKEN), or "
+                "listen on 127.0.0.1.",
+                file=sys.stderr,
+            )
+            return 2
+        if "NLSQL_ALLOWED_HOSTS" not in os.environ:
+            # Clients name this server by addresses and names we cannot know; the token guards.
+            settings.allowed_hosts = ["*"] if args.host in ("0.0.0.0", "::") else [args.host]
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
     return 0
 

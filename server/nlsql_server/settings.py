@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Annotated
 
 import platformdirs
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .exposure import LOOPBACK_HOSTS
 
 
 def default_data_dir() -> Path:
@@ -65,3 +68,18 @@ class Settings(BaseSettings):
     session_ttl: float = 3600.0
     #: When set (`NLSQL_TOKEN`), `/rpc`, `/ws` and `/mcp` need `Authorization: Bearer <token>`.
     token: str | None = None
+    #: Host names the server answers to (`NLSQL_ALLOWED_HOSTS=a.example,b.example`; `*`: any,
+    #: for a token-protected server on every interface). Defeats DNS rebinding.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(LOOPBACK_HOSTS)
+    )
+    #: Browser origins allowed to call the server (`NLSQL_ALLOWED_ORIGINS`); none by default:
+    #: web pages are refused, clients that send no Origin (the kernel, the CLI) are not.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value

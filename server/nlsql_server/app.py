@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from . import __version__, protocol, rpc
 from .auth import TokenMiddleware
 from .exposure import ExposureMiddleware
+from .framing import Limits, decode
 from .services import Services
 from .settings import Settings
 
@@ -33,19 +34,6 @@ class _JsonResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, default=str, ensure_ascii=False).encode("utf-8")
-
-
-def _decode(text: str | bytes) -> tuple[Any, dict[str, Any] | None]:
-    """The decoded message, or a parse-error response to send back instead."""
-    try:
-        return json.loads(text), None
-    except (ValueError, UnicodeDecodeError) as exc:
-        return None, protocol.error(
-            None,
-            protocol.PARSE_ERROR,
-            f"The message is not valid JSON: {exc}",
-            {"code": "parse_error"},
-        )
 
 
 async def _websocket(websocket: WebSocket) -> None:
@@ -79,7 +67,7 @@ async def _websocket(websocket: WebSocket) -> None:
                     )
                 )
                 continue
-            message, failure = _decode(text)
+            message, failure = decode(text, websocket.app.state.limits)
             if failure is not None:
                 await send(failure)
                 continue
@@ -96,14 +84,36 @@ async def _websocket(websocket: WebSocket) -> None:
 
 async def _rpc(request: Request) -> Response:
     services: Services = request.app.state.services
-    message, failure = _decode(await request.body())
+    limits: Limits = request.app.state.limits
+    try:
+        body = await _read_body(request, limits.message_bytes)
+    except ClientDisconnect:  # gone mid-body: nobody to answer, nothing to log
+        return Response(status_code=400)
+    message, failure = decode(body, limits)
     if failure is not None:
-        return _JsonResponse(failure, status_code=400)
+        status = 413 if failure["error"]["data"]["code"] == "too_large" else 400
+        return _JsonResponse(failure, status_code=status)
     if isinstance(message, list):
         responses = [r for r in [await _rpc_one(services, m) for m in message] if r is not None]
         return _JsonResponse(responses)
     response = await _rpc_one(services, message)
     return _JsonResponse(response) if response is not None else Response(status_code=204)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, read no further than one byte past `limit` (a larger one is refused whole by
+    `decode` without the rest ever being held in memory)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return b" " * (limit + 1)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
 
 
 async def _rpc_one(services: Services, message: Any) -> dict[str, Any] | None:
@@ -156,4 +166,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware.append(Middleware(TokenMiddleware, token=settings.token))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.services = services
+    app.state.limits = Limits(
+        settings.max_message_bytes, settings.max_json_depth, settings.max_batch
+    )
     return app

@@ -264,7 +264,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         if "NLSQL_ALLOWED_HOSTS" not in os.environ:
             # Clients name this server by addresses and names we cannot know; the token guards.
             settings.allowed_hosts = ["*"] if args.host in ("0.0.0.0", "::") else [args.host]
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        ws_max_size=settings.max_message_bytes,
+        timeout_graceful_shutdown=2,
+    )
     return 0
 
 

@@ -59,6 +59,14 @@ async def ask(
     question = (question or "").strip()
     if not question:
         raise EmptyQuestion("The question is empty: type a question in plain English.")
+    longest = services.settings.max_question_chars
+    if len(question) > longest:
+        raise InvalidParams(
+            f"The question is too long ({len(question)} characters; at most {longest}): ask "
+            "it in fewer words.",
+            param="question",
+            limit=longest,
+        )
     row_limit = _row_limit(services, limit)
     session = None
     if session_id:

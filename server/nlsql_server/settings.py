@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     #: web pages are refused, clients that send no Origin (the kernel, the CLI) are not.
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    #: Bytes one JSON-RPC message (an HTTP body, a WebSocket frame) may have.
+    max_message_bytes: int = 1 << 20
+    #: How deeply a message's arrays and objects may nest.
+    max_json_depth: int = 32
+    #: Requests one JSON-RPC batch may hold.
+    max_batch: int = 50
+    #: Characters a question may have: the engines' work grows with it.
+    max_question_chars: int = 2000
+    #: Bytes one value (a string or blob) may grow to inside a SQLite query: bounds the memory
+    #: of `printf('%.*c', 900000000, 'x')` and of the cells an answer carries.
+    max_value_bytes: int = 16 << 20
+
     @field_validator("allowed_hosts", "allowed_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

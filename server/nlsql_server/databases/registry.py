@@ -108,8 +108,8 @@ class Registry:
     def _sample_factory(self, name: str) -> Callable[[], Database]:
         def open_sample() -> Database:
             path = samples.ensure_sample(name, self.settings.data_dir)
-            return SqliteDatabase(
-                name, path, samples.sample_description(name), timeout=self.settings.query_timeout
+            return SqliteDatabase.from_settings(
+                name, path, samples.sample_description(name), self.settings
             )
 
         return open_sample
@@ -166,8 +166,8 @@ class Registry:
     def add_sqlite(self, name: str, path: Path, description: str = "") -> None:
         """Register a SQLite file under `name` (checked now, opened on first use)."""
         check_sqlite_file(path)
-        self._factories[name] = lambda: SqliteDatabase(
-            name, path, description, timeout=self.settings.query_timeout
+        self._factories[name] = lambda: SqliteDatabase.from_settings(
+            name, path, description, self.settings
         )
         self._glossaries[name] = lambda: Glossary.load(path.with_suffix(".glossary.toml"))
 

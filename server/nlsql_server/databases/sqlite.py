@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import DatabaseUnavailable, QueryFailed, UnknownTable
+from ..settings import Settings
 from .base import Column, Database, DatabaseSchema, ForeignKey, QueryResult, Table
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -37,20 +38,43 @@ def _quote(identifier: str) -> str:
 class SqliteDatabase(Database):
     dialect = "sqlite"
 
-    def __init__(self, name: str, path: Path, description: str = "", timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        description: str = "",
+        timeout: float = 30.0,
+        max_value_bytes: int = 16 << 20,
+    ) -> None:
         path = path.resolve()
         check_sqlite_file(path)
         super().__init__(name, f"sqlite:///{path}", description)
         self.path = path
         self.timeout = timeout
+        self.max_value_bytes = max_value_bytes
         self._schema: DatabaseSchema | None = None
         self._schema_stamp: tuple[float, ...] | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls, name: str, path: Path, description: str, settings: Settings
+    ) -> SqliteDatabase:
+        return cls(
+            name,
+            path,
+            description,
+            timeout=settings.query_timeout,
+            max_value_bytes=settings.max_value_bytes,
+        )
 
     def _connect(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
             conn.execute("PRAGMA query_only = ON")
+            # A string or blob past this fails the statement at once ("string or blob too
+            # big"): one step can build a huge value before the time limit is ever checked.
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, self.max_value_bytes)
         except sqlite3.Error as exc:
             raise DatabaseUnavailable(
                 f"Cannot open {self.path}: {exc}", path=str(self.path)

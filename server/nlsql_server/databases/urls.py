@@ -141,9 +141,7 @@ def open_database(
     settings = settings or Settings()
     scheme = scheme_of(url)
     if scheme == "sqlite":
-        return SqliteDatabase(
-            name, sqlite_path(url, base), description, timeout=settings.query_timeout
-        )
+        return SqliteDatabase.from_settings(name, sqlite_path(url, base), description, settings)
     return MysqlDatabase(
         name,
         parse_mysql_url(url),

@@ -1,0 +1,97 @@
+"""Nothing a client sends takes the server down (issue 12): each hole seen on the old server.
+
+Every test sends what an attacker (or a runaway script) would, to a real server on loopback,
+and checks for a JSON-RPC error the client can act on, then that the server still serves.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from websockets.sync.client import connect
+
+JSON = {"content-type": "application/json"}
+PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+
+
+def post_raw(url: str, body: bytes | str) -> httpx.Response:
+    return httpx.post(f"{url}/rpc", content=body, headers=JSON, timeout=60)
+
+
+def call(url: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    body = {"jsonrpc": "2.0", "id": 7, "method": method, "params": params}
+    return post_raw(url, json.dumps(body)).json()
+
+
+def still_serves(url: str) -> None:
+    assert post_raw(url, json.dumps(PING)).json()["result"]["pong"] is True
+
+
+def test_a_value_bigger_than_the_limit_is_never_built(server):
+    # The old server built this 900 MB string (about 1 GB of memory, 15 s) and sent it back.
+    reply = call(
+        server.url,
+        "sql.run",
+        {"database": "retail", "sql": "SELECT printf('%.*c', 900000000, 'x') AS blob"},
+    )
+    assert reply["result"]["rows"] == [[None]]  # SQLite's printf gives NULL past the limit
+    reply = call(
+        server.url,
+        "sql.run",
+        {
+            "database": "retail",
+            "sql": "SELECT replace(printf('%.*c', 10000000, 'x'), 'x', 'xxxxxxxxxx') AS blob",
+        },
+    )
+    assert reply["error"]["data"]["code"] == "query_failed"
+    assert "too big" in reply["error"]["message"]
+    still_serves(server.url)
+
+
+def test_a_huge_question_is_refused_as_too_long(server):
+    reply = call(server.url, "ask", {"question": "revenue " * 12_000, "database": "retail"})
+    assert reply["error"]["data"]["code"] == "invalid_params"
+    assert "too long" in reply["error"]["message"]
+    still_serves(server.url)
+
+
+def test_a_body_past_the_limit_is_refused_unread(server):
+    response = post_raw(server.url, b"[" + b" " * (2 << 20) + b"]")
+    assert response.status_code == 413
+    assert response.json()["error"]["data"]["code"] == "too_large"
+    still_serves(server.url)
+
+
+def test_deep_nesting_is_an_error_on_both_transports(server):
+    deep = "[" * 2000 + "]" * 2000
+    response = post_raw(server.url, deep)
+    assert response.status_code == 400
+    assert response.json()["error"]["data"]["code"] == "too_deep"
+    assert response.headers["content-type"] == "application/json"
+
+    with connect(server.url.replace("http://", "ws://") + "/ws") as ws:
+        ws.send(deep)
+        assert json.loads(ws.recv(timeout=5))["error"]["data"]["code"] == "too_deep"
+        ws.send(json.dumps(PING))  # the socket lives on
+        assert json.loads(ws.recv(timeout=5))["result"]["pong"] is True
+
+
+def test_a_lone_surrogate_is_a_parse_error_not_a_crash(server):
+    body = '{"jsonrpc": "2.0", "id": 1, "method": "ask", "params": {"question": "\\ud800"}}'
+    response = post_raw(server.url, body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == -32700
+    still_serves(server.url)
+
+
+def test_an_empty_batch_and_a_nan_id_are_invalid(server):
+    empty = post_raw(server.url, "[]")
+    assert empty.status_code == 400
+    assert empty.json()["error"]["data"]["code"] == "invalid_batch"
+
+    nan = post_raw(server.url, '{"jsonrpc": "2.0", "id": NaN, "method": "ping"}')
+    assert nan.status_code == 400
+    json.loads(nan.text)  # the reply is JSON (NaN was never echoed)
+    assert nan.json()["error"]["code"] == -32700

@@ -7,9 +7,13 @@ and checks for a JSON-RPC error the client can act on, then that the server stil
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
+from conftest import ServerThread
+from nlsql_server.app import create_app
+from nlsql_server.settings import Settings
 from websockets.sync.client import connect
 
 JSON = {"content-type": "application/json"}
@@ -95,3 +99,21 @@ def test_an_empty_batch_and_a_nan_id_are_invalid(server):
     assert nan.status_code == 400
     json.loads(nan.text)  # the reply is JSON (NaN was never echoed)
     assert nan.json()["error"]["code"] == -32700
+
+
+def test_a_session_id_has_a_length_limit(server):
+    reply = call(server.url, "session.open", {"session_id": "x" * 50_000})
+    assert reply["error"]["data"]["code"] == "invalid_params"
+    assert reply["error"]["data"]["param"] == "session_id"
+    assert call(server.url, "session.open", {"session_id": "x" * 64})["result"]["session_id"]
+
+
+def test_sessions_in_memory_expire_and_are_bounded(data_dir):
+    settings = Settings(data_dir=data_dir, session_ttl=0.5, max_sessions=20)
+    with ServerThread(create_app(settings)) as running:
+        for n in range(50):
+            call(running.url, "session.open", {"session_id": f"client-{n}"})
+        stats = call(running.url, "stats", {})["result"]["sessions"]
+        assert stats["sessions"] == 20  # the 30 least recently used were let go
+        time.sleep(0.6)  # past the time to live: every one expires
+        assert call(running.url, "stats", {})["result"]["sessions"]["sessions"] == 0

@@ -33,7 +33,7 @@ class Services:
             settings=settings,
             registry=Registry(settings),
             contexts=ContextCache(settings.reference_date, settings.offline_min_confidence),
-            sessions=build_store(settings.redis_url, settings.session_ttl),
+            sessions=build_store(settings.redis_url, settings.session_ttl, settings.max_sessions),
             nlp=NlpAgent.from_settings(settings),
         )
         services.mcp = build_mcp(services)

@@ -64,8 +64,10 @@ class Settings(BaseSettings):
     websocket: bool = True
     #: Keep sessions in this Redis (`NLSQL_REDIS_URL`, shared by replicas); unset: in memory.
     redis_url: str | None = None
-    #: Seconds a session lives in Redis after its last use.
+    #: Seconds a session lives after its last use (in Redis, or in memory).
     session_ttl: float = 3600.0
+    #: Sessions kept in memory at most (the least recently used goes first).
+    max_sessions: int = 10_000
     #: When set (`NLSQL_TOKEN`), `/rpc`, `/ws` and `/mcp` need `Authorization: Bearer <token>`.
     token: str | None = None
     #: Host names the server answers to (`NLSQL_ALLOWED_HOSTS=a.example,b.example`; `*`: any,

@@ -22,8 +22,10 @@ __all__ = [
 ]
 
 
-def build_store(redis_url: str | None, ttl: float = 3600.0) -> SessionStore:
+def build_store(
+    redis_url: str | None, ttl: float = 3600.0, max_sessions: int = 10_000
+) -> SessionStore:
     """Redis when a URL is configured (`NLSQL_REDIS_URL`), else this process's memory."""
     if redis_url:
         return RedisSessionStore(redis_url, ttl=ttl)
-    return MemorySessionStore()
+    return MemorySessionStore(ttl=ttl, max_sessions=max_sessions)

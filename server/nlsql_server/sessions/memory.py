@@ -5,26 +5,29 @@ server needs. Lost when the process ends (the kernel then re-points its session,
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
-from .model import Session
+from cachetools import TTLCache
+
+from .model import Session, new_session_id
 
 
 class MemorySessionStore:
-    """Sessions in a dict. An unknown id opens a fresh session under that id."""
+    """Sessions in a dict that forgets, like Redis would: a session unused for `ttl` seconds
+    expires, and past `max_sessions` the least recently used goes first (a client that comes
+    back then gets a fresh session under its id). An unknown id opens a fresh session."""
 
-    def __init__(self) -> None:
-        self._sessions: dict[str, Session] = {}
+    def __init__(self, ttl: float = 3600.0, max_sessions: int = 10_000) -> None:
+        self._sessions: TTLCache[str, Session] = TTLCache(maxsize=max_sessions, ttl=ttl)
         self._lock = asyncio.Lock()
 
     async def open(self, session_id: str | None, default_database: str | None) -> Session:
         async with self._lock:
-            sid = session_id or uuid.uuid4().hex
+            sid = new_session_id(session_id)
             session = self._sessions.get(sid)
             if session is None:
                 session = Session(session_id=sid, database=default_database)
-                self._sessions[sid] = session
+            self._sessions[sid] = session  # every use starts its time to live again
             return session
 
     async def save(self, session: Session) -> None:
@@ -32,6 +35,7 @@ class MemorySessionStore:
             self._sessions[session.session_id] = session
 
     def stats(self) -> dict[str, Any]:
+        self._sessions.expire()
         return {"backend": "memory", "degraded": False, "sessions": len(self._sessions)}
 
     async def aclose(self) -> None:

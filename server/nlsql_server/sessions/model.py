@@ -4,11 +4,29 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from ..exceptions import InvalidParams
+
 #: Turns of conversation a session keeps.
 MAX_HISTORY = 50
+#: Characters a session id may have: clients make ids (uuid4 hex is 32), and every id is a key
+#: kept in memory or in Redis.
+MAX_SESSION_ID = 128
+
+
+def new_session_id(session_id: str | None) -> str:
+    """`session_id`, checked, or a fresh one when the client gave none."""
+    if session_id is None:
+        return uuid.uuid4().hex
+    if len(session_id) > MAX_SESSION_ID or not session_id.isprintable():
+        raise InvalidParams(
+            f"A session id is at most {MAX_SESSION_ID} printable characters.",
+            param="session_id",
+        )
+    return session_id
 
 
 @dataclass

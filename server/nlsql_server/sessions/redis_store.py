@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 from collections import OrderedDict
 from typing import Any
 
@@ -26,7 +25,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError
 
-from .model import Session
+from .model import Session, new_session_id
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ class RedisSessionStore:
         return KEY_PREFIX + session_id
 
     async def open(self, session_id: str | None, default_database: str | None) -> Session:
-        sid = session_id or uuid.uuid4().hex
+        sid = new_session_id(session_id)
         if not self.degraded:
             try:
                 raw = await self._redis.getex(self._key(sid), ex=int(self._ttl))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...exceptions import CannotAnswer
 from ..base import Engine, EngineContext, Generated
 from .build import build, render
+from .checks import check
 from .choosing import understood
 from .followup import opens_follow_up, previous_plan, refine, without_cues
 from .linking import link
@@ -20,7 +21,8 @@ class OfflineEngine(Engine):
     """Words → links to the schema → roles → plan → sqlglot tree → SQL in the context's dialect.
 
     The same question on the same context always gives the same SQL. A question it cannot map
-    with confidence raises `CannotAnswer` with what it did recognise.
+    with confidence, or whose plan fails a check against its words (`checks`), raises
+    `CannotAnswer` with what it did recognise.
     """
 
     name = "offline"
@@ -68,4 +70,6 @@ class OfflineEngine(Engine):
                 "I did not understand " + "; ".join(reading.problems) + ".",
                 understood=understood(reading),
             )
-        return Shaper(reading, index).plan()
+        plan = Shaper(reading, index).plan()
+        check(plan, reading, index)
+        return plan

@@ -158,7 +158,8 @@ def _longest(tokens: list[Token], start: int, index: SchemaIndex) -> Mention | N
 
 
 def _verb_links(word: str, index: SchemaIndex) -> list[Link]:
-    """ "ordered" → orders, "purchased" → purchase → orders: a verb naming a table's rows."""
+    """ "ordered" → orders, "purchased" → purchase → orders: a verb naming a table's rows;
+    "voided" → the status 'void': a verb made of a value, when the value is all it can mean."""
     if not word.endswith("ed"):
         return []
     for root in (word[:-2], word[:-1]):
@@ -166,6 +167,8 @@ def _verb_links(word: str, index: SchemaIndex) -> list[Link]:
         tables = [link for link in links if isinstance(link, TableLink)]
         if tables:
             return list(tables)
+        if links and all(isinstance(link, ValueLink) for link in links):
+            return list(links)
     return []
 
 

@@ -38,7 +38,7 @@ SYNONYMS = {
     "purchase": "order", "client": "customer", "buyer": "customer", "supplier": "vendor",
     "vendor": "supplier", "unit": "quantity", "qty": "quantity", "dept": "department",
     "staff": "employee", "worker": "employee", "spend": "amount", "spending": "amount",
-    "sell": "sale", "selling": "sale",
+    "sell": "sale", "selling": "sale", "rep": "representative", "booking": "reservation",
 }  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from .schema_index import (
     ColumnLink,
     TableLink,
     TermLink,
+    ValueLink,
 )
 from .words import lemma, name_words, phrase_words
 
@@ -379,7 +380,7 @@ class Shaper(Conditions):
             aggregate = asked.aggregate if asked.aggregate not in (None, "sum") else term.aggregate
             return Measure(cast(str, aggregate), term_root(term, self.index), name, term=term)
         if asked.aggregate == "count" or not is_measure_like(m, self.index):
-            return self._table_measure(m, asked.aggregate, name)
+            return self._table_measure(m, asked.aggregate, name, self._how_much(asked))
         link = self._choose(m.links, self._anchor_tables(), what=f"“{m.text}”")
         assert isinstance(link, ColumnLink)
         aggregate = asked.aggregate or self._implicit_aggregate()
@@ -392,10 +393,20 @@ class Shaper(Conditions):
         self.doubts += 1
         return "sum"
 
-    def _table_measure(self, m: Mention, aggregate: str | None, name: str) -> Measure:
-        """ "how many orders" counts them; "average order" averages the orders' amount column."""
+    def _how_much(self, asked: MeasureMention) -> bool:
+        seq = self.reading.mentions
+        said = seq[asked.name_start] if 0 <= asked.name_start < len(seq) else None
+        return said is not None and said.role is Role.AGG and said.text.lower() == "how much"
+
+    def _table_measure(
+        self, m: Mention, aggregate: str | None, name: str, amount: bool = False
+    ) -> Measure:
+        """ "how many orders" counts them; "average order" averages the orders' amount column,
+        and "how much (are the) invoices" adds up theirs ("total orders" stays a count)."""
         table = next((link.table for link in m.links if isinstance(link, TableLink)), None)
         column = self.index.tables[table].measure if table else None
+        if table and column and amount:
+            return Measure("sum", table, f"total_{column}", column=column)
         if table and column and aggregate in ("avg", "min", "max"):
             self.doubts += 1
             return Measure(aggregate, table, name, column=column)
@@ -445,7 +456,7 @@ class Shaper(Conditions):
         candidates = self.reading.tables or ([self.reading.ranked] if self.reading.ranked else [])
         candidates = candidates or [d for d in self.reading.dims if d.role is Role.SCHEMA][:1]
         if not candidates:
-            self._fail("I could not find anything to count, add up or list in the question.")
+            return self._holders()
         link = next((link for link in candidates[0].links if isinstance(link, TableLink)), None)
         if link is None:
             self._fail(f"I could not tell which rows “{candidates[0].text}” refers to.")
@@ -453,6 +464,17 @@ class Shaper(Conditions):
         if self.reading.dims and self.reading.asked_which:
             self.reading.dims = [d for d in self.reading.dims if d is not candidates[0]]
         return link.table
+
+    def _holders(self) -> str:
+        """ "who are the regional directors": a plural value names the rows that hold it, unless
+        it is the name of a row itself ("the programmers" in a table of jobs: whose job?)."""
+        values = [m for m, negated in self.reading.values if not negated]
+        links = [link for m in values for link in m.links if isinstance(link, ValueLink)]
+        tables = {link.table for link in links}
+        named = any(link.column in self.index.tables[link.table].label for link in links)
+        if not values or len(tables) != 1 or named or not all(_plural(m) for m in values):
+            self._fail("I could not find anything to count, add up or list in the question.")
+        return tables.pop()
 
     def _dims(self, root: str, measure: Measure | None) -> list[Dimension]:
         asked = list(self.reading.dims)
@@ -472,6 +494,12 @@ class Shaper(Conditions):
             return Dimension("entity", link.table, self.index.tables[link.table].singular)
         assert isinstance(link, ColumnLink)
         facts = self.index.tables[link.table]
+        referenced = next(
+            (fk.ref_table for fk in facts.table.foreign_keys if fk.column == link.column), None
+        )
+        if referenced is not None and referenced in self.index.tables:
+            # "per room" where bookings.room holds the rooms' key: the rooms, by their names
+            return Dimension("entity", referenced, self.index.tables[referenced].singular)
         distinct = self.index.distinct_count(link.table, link.column)
         repeated = 0 < distinct < (facts.table.row_count or 0)
         if link.column in facts.label and not repeated:

@@ -9,18 +9,22 @@
     ├── UnsafeSql                   unsafe_sql
     ├── QueryFailed                 query_failed
     ├── CannotAnswer                cannot_answer         (`.understood` says what was recognised)
+    ├── LlmNotConfigured            llm_not_configured    (`--engine llm` with no endpoint set up)
+    ├── LlmUnavailable              llm_unavailable       (the model timed out, refused, failed)
     ├── UnknownSession              unknown_session
     ├── Unauthorized                unauthorized          (the server needs `--token`)
+    ├── Forbidden                   forbidden_host, forbidden_origin, unsupported_media_type
     ├── InternalServerError         internal_error        (the server failed; see its log)
     ├── ProtocolError               protocol_error        (a message that is not valid JSON-RPC)
-    │   └── MethodNotFound          method_not_found      (the server is older than this client)
+    │   ├── MethodNotFound          method_not_found      (the server is older than this client)
+    │   └── MessageRefused          parse_error, binary_frame, too_large, too_deep, invalid_batch
     └── TransportError              transport_error       (one transport failed: the client falls back)
         ├── ServerUnavailable       server_unavailable    (no transport reached the server)
         │   └── CircuitOpen         circuit_open          (failed fast: the breaker is open)
         └── RequestTimeout          request_timeout       (reached it, but no answer in time)
 
-The server sends its code in JSON-RPC error `data.code`; `from_rpc_error` maps it back to the
-class here, so `except UnknownDatabase` works the same whether the check ran locally or remotely.
+The server sends its code (`nlsql_server.protocol.ErrorCode`) in JSON-RPC error `data.code`;
+`from_rpc_error` maps it back to the class here (every server code has one: a test checks), so `except UnknownDatabase` works the same whether the check ran locally or remotely.
 Foreign exceptions (httpx, websockets, OSError) are translated to these at one boundary, the
 transports in `nlsql_jupyter.client`.
 
@@ -33,14 +37,19 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from nlsql_server import protocol
+from nlsql_server.protocol import ErrorCode
 
 __all__ = [
     "CannotAnswer",
     "CircuitOpen",
     "DatabaseUnavailable",
     "EmptyQuestion",
+    "Forbidden",
     "InternalServerError",
     "InvalidParams",
+    "LlmNotConfigured",
+    "LlmUnavailable",
+    "MessageRefused",
     "MethodNotFound",
     "NlsqlError",
     "ProtocolError",
@@ -158,6 +167,23 @@ def _understood_text(understood: Any) -> str:
     return str(understood)
 
 
+class LlmNotConfigured(NlsqlError):
+    code = "llm_not_configured"
+
+    def hints(self) -> list[str]:
+        return ["Set NLSQL_LLM_BASE_URL / NLSQL_LLM_MODEL on the server: see docs/llm.md."]
+
+
+class LlmUnavailable(NlsqlError):
+    code = "llm_unavailable"
+
+
+class Forbidden(NlsqlError):
+    """The server refused who or where the request came from (host name, browser origin)."""
+
+    code = "forbidden"
+
+
 class UnknownSession(NlsqlError):
     code = "unknown_session"
 
@@ -179,6 +205,12 @@ class ProtocolError(NlsqlError):
 
 class MethodNotFound(ProtocolError):
     code = "method_not_found"
+
+
+class MessageRefused(ProtocolError):
+    """The server refused the message itself: not JSON, too large, nested too deep…"""
+
+    code = "message_refused"
 
 
 class TransportError(NlsqlError):
@@ -208,22 +240,28 @@ class RequestTimeout(TransportError):
 
 
 _BY_CODE: dict[str, type[NlsqlError]] = {
-    cls.code: cls
-    for cls in (
-        InvalidParams,
-        EmptyQuestion,
-        UnknownDatabase,
-        DatabaseUnavailable,
-        UnknownTable,
-        UnsafeSql,
-        QueryFailed,
-        CannotAnswer,
-        UnknownSession,
-        Unauthorized,
-        InternalServerError,
-        ProtocolError,
-        MethodNotFound,
-    )
+    ErrorCode.INVALID_PARAMS: InvalidParams,
+    ErrorCode.EMPTY_QUESTION: EmptyQuestion,
+    ErrorCode.UNKNOWN_DATABASE: UnknownDatabase,
+    ErrorCode.UNKNOWN_TABLE: UnknownTable,
+    ErrorCode.UNKNOWN_SESSION: UnknownSession,
+    ErrorCode.DATABASE_UNAVAILABLE: DatabaseUnavailable,
+    ErrorCode.UNSAFE_SQL: UnsafeSql,
+    ErrorCode.QUERY_FAILED: QueryFailed,
+    ErrorCode.CANNOT_ANSWER: CannotAnswer,
+    ErrorCode.LLM_NOT_CONFIGURED: LlmNotConfigured,
+    ErrorCode.LLM_UNAVAILABLE: LlmUnavailable,
+    ErrorCode.UNAUTHORIZED: Unauthorized,
+    ErrorCode.FORBIDDEN_HOST: Forbidden,
+    ErrorCode.FORBIDDEN_ORIGIN: Forbidden,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: Forbidden,
+    ErrorCode.PARSE_ERROR: MessageRefused,
+    ErrorCode.BINARY_FRAME: MessageRefused,
+    ErrorCode.TOO_LARGE: MessageRefused,
+    ErrorCode.TOO_DEEP: MessageRefused,
+    ErrorCode.INVALID_BATCH: MessageRefused,
+    ErrorCode.METHOD_NOT_FOUND: MethodNotFound,
+    ErrorCode.INTERNAL_ERROR: InternalServerError,
 }
 
 _BY_NUMBER: dict[int, type[NlsqlError]] = {
@@ -248,6 +286,7 @@ def from_rpc_error(error: Any) -> NlsqlError:
         cls = _BY_NUMBER.get(error.get("code"), NlsqlError)  # type: ignore[arg-type]
     exc = cls(message, **details)
     if isinstance(code, str) and code != cls.code:
-        # A code this client does not know yet: keep it visible on the instance.
+        # A code more specific than its class's (or one this client does not know yet): keep
+        # it visible on the instance.
         exc.data["server_code"] = code
     return exc

@@ -23,6 +23,7 @@ from . import __version__, protocol, rpc
 from .auth import TokenMiddleware
 from .exposure import ExposureMiddleware
 from .framing import Limits, decode
+from .protocol import ErrorCode
 from .services import Services
 from .settings import Settings
 
@@ -63,7 +64,7 @@ async def _websocket(websocket: WebSocket) -> None:
                         None,
                         protocol.INVALID_REQUEST,
                         "Send JSON-RPC as text frames.",
-                        {"code": "binary_frame"},
+                        {"code": ErrorCode.BINARY_FRAME},
                     )
                 )
                 continue
@@ -91,7 +92,7 @@ async def _rpc(request: Request) -> Response:
         return Response(status_code=400)
     message, failure = decode(body, limits)
     if failure is not None:
-        status = 413 if failure["error"]["data"]["code"] == "too_large" else 400
+        status = 413 if failure["error"]["data"]["code"] == ErrorCode.TOO_LARGE else 400
         return _JsonResponse(failure, status_code=status)
     if isinstance(message, list):
         responses = [r for r in [await _rpc_one(services, m) for m in message] if r is not None]

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import protocol
+from .protocol import ErrorCode
 
 PROTECTED = ("/rpc", "/ws", "/mcp")
 
@@ -51,13 +52,15 @@ async def _unauthorized(send: Send, had_token: bool) -> None:
         if had_token
         else "This server needs a token: connect with `%nlsql connect URL --token T`."
     )
-    await send_refusal(send, 401, "unauthorized", message, [(b"www-authenticate", b"Bearer")])
+    await send_refusal(
+        send, 401, ErrorCode.UNAUTHORIZED, message, [(b"www-authenticate", b"Bearer")]
+    )
 
 
 async def send_refusal(
     send: Send,
     status: int,
-    code: str,
+    code: ErrorCode,
     message: str,
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:

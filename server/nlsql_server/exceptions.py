@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from .protocol import ErrorCode
+
 
 class NlsqlError(Exception):
     """Base of every error the server reports to a user."""
 
-    code = "internal_error"
+    code: str = ErrorCode.INTERNAL_ERROR
 
     def __init__(self, message: str, **data: Any) -> None:
         super().__init__(message)
@@ -36,31 +38,31 @@ class NlsqlError(Exception):
 
 
 class InvalidParams(NlsqlError):
-    code = "invalid_params"
+    code = ErrorCode.INVALID_PARAMS
 
 
 class EmptyQuestion(InvalidParams):
-    code = "empty_question"
+    code = ErrorCode.EMPTY_QUESTION
 
 
 class UnknownDatabase(NlsqlError):
-    code = "unknown_database"
+    code = ErrorCode.UNKNOWN_DATABASE
 
 
 class DatabaseUnavailable(NlsqlError):
-    code = "database_unavailable"
+    code = ErrorCode.DATABASE_UNAVAILABLE
 
 
 class UnknownTable(NlsqlError):
-    code = "unknown_table"
+    code = ErrorCode.UNKNOWN_TABLE
 
 
 class UnsafeSql(NlsqlError):
-    code = "unsafe_sql"
+    code = ErrorCode.UNSAFE_SQL
 
 
 class QueryFailed(NlsqlError):
-    code = "query_failed"
+    code = ErrorCode.QUERY_FAILED
 
 
 class CannotAnswer(NlsqlError):
@@ -69,8 +71,8 @@ class CannotAnswer(NlsqlError):
     `data["understood"]` lists what it did recognise, so the user can rephrase.
     """
 
-    code = "cannot_answer"
+    code = ErrorCode.CANNOT_ANSWER
 
 
 class UnknownSession(NlsqlError):
-    code = "unknown_session"
+    code = ErrorCode.UNKNOWN_SESSION

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import send_refusal
+from .protocol import ErrorCode
 
 __all__ = ["LOOPBACK_HOSTS", "ExposureMiddleware", "is_loopback"]
 
@@ -67,17 +68,17 @@ class ExposureMiddleware:
         else:
             await send_refusal(send, *refusal)
 
-    def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str, str] | None:
+    def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, ErrorCode, str] | None:
         """(HTTP status, error code, message) for a request to refuse, else None."""
         if "*" not in self._hosts and _host_name(headers.get("host", "")) not in self._hosts:
-            return 403, "forbidden_host", "This server does not answer to that host name."
+            return 403, ErrorCode.FORBIDDEN_HOST, "This server does not answer to that host name."
         origin = headers.get("origin")
         if origin is not None and origin.lower().rstrip("/") not in self._origins:
-            return 403, "forbidden_origin", "Requests from web pages are refused (Origin)."
+            return 403, ErrorCode.FORBIDDEN_ORIGIN, "Requests from web pages are refused (Origin)."
         if scope["type"] == "http" and scope.get("method") == "POST" and scope["path"] == "/rpc":
             media = headers.get("content-type", "").split(";")[0].strip().lower()
             if media != "application/json":
-                return 415, "unsupported_media_type", "Send JSON-RPC as application/json."
+                return 415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Send JSON-RPC as application/json."
         return None
 
 

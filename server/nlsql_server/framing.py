@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import protocol
+from .protocol import ErrorCode
 
 __all__ = ["Limits", "decode"]
 
@@ -36,7 +37,7 @@ def decode(text: str | bytes, limits: Limits) -> tuple[Any, dict[str, Any] | Non
         return None, _error(
             protocol.INVALID_REQUEST,
             f"The message is larger than {limits.message_bytes} bytes.",
-            "too_large",
+            ErrorCode.TOO_LARGE,
         )
     try:
         message = json.loads(text, parse_constant=_not_json)
@@ -44,7 +45,7 @@ def decode(text: str | bytes, limits: Limits) -> tuple[Any, dict[str, Any] | Non
         return None, _too_deep(limits)
     except (ValueError, UnicodeDecodeError) as exc:
         return None, _error(
-            protocol.PARSE_ERROR, f"The message is not valid JSON: {exc}", "parse_error"
+            protocol.PARSE_ERROR, f"The message is not valid JSON: {exc}", ErrorCode.PARSE_ERROR
         )
     if _depth(message) > limits.json_depth:
         return None, _too_deep(limits)
@@ -53,13 +54,13 @@ def decode(text: str | bytes, limits: Limits) -> tuple[Any, dict[str, Any] | Non
         return None, _error(
             protocol.PARSE_ERROR,
             "The message holds a lone surrogate: not valid Unicode.",
-            "parse_error",
+            ErrorCode.PARSE_ERROR,
         )
     if isinstance(message, list) and not 0 < len(message) <= limits.batch:
         return None, _error(
             protocol.INVALID_REQUEST,
             f"A batch holds 1 to {limits.batch} requests.",
-            "invalid_batch",
+            ErrorCode.INVALID_BATCH,
         )
     return message, None
 
@@ -96,9 +97,9 @@ def _too_deep(limits: Limits) -> dict[str, Any]:
     return _error(
         protocol.INVALID_REQUEST,
         f"The message nests deeper than {limits.json_depth} levels.",
-        "too_deep",
+        ErrorCode.TOO_DEEP,
     )
 
 
-def _error(number: int, message: str, code: str) -> dict[str, Any]:
+def _error(number: int, message: str, code: ErrorCode) -> dict[str, Any]:
     return protocol.error(None, number, message, {"code": code})

@@ -5,6 +5,7 @@ The kernel-side client imports this module too, so both sides agree on one defin
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Final
 
 JSONRPC: Final = "2.0"
@@ -36,6 +37,44 @@ METHOD_NOT_FOUND: Final = -32601
 INVALID_PARAMS: Final = -32602
 INTERNAL_ERROR: Final = -32603
 APPLICATION_ERROR: Final = -32000
+
+
+class ErrorCode(StrEnum):
+    """Every stable error code the server sends in JSON-RPC error `data.code`.
+
+    Both exception trees are keyed on it: the server's classes carry these as `code`, and the
+    kernel maps each one back to a class of its own (a test fails if one has no class there).
+    """
+
+    # the request's arguments (InvalidParams and below)
+    INVALID_PARAMS = "invalid_params"
+    EMPTY_QUESTION = "empty_question"
+    # what the request named
+    UNKNOWN_DATABASE = "unknown_database"
+    UNKNOWN_TABLE = "unknown_table"
+    UNKNOWN_SESSION = "unknown_session"
+    # the database and the SQL
+    DATABASE_UNAVAILABLE = "database_unavailable"
+    UNSAFE_SQL = "unsafe_sql"
+    QUERY_FAILED = "query_failed"
+    # the engines
+    CANNOT_ANSWER = "cannot_answer"
+    LLM_NOT_CONFIGURED = "llm_not_configured"
+    LLM_UNAVAILABLE = "llm_unavailable"
+    # who may ask (auth.py, exposure.py)
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN_HOST = "forbidden_host"
+    FORBIDDEN_ORIGIN = "forbidden_origin"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    # the message itself (framing.py, the transports)
+    PARSE_ERROR = "parse_error"
+    BINARY_FRAME = "binary_frame"
+    TOO_LARGE = "too_large"
+    TOO_DEEP = "too_deep"
+    INVALID_BATCH = "invalid_batch"
+    METHOD_NOT_FOUND = "method_not_found"
+    # a bug on the server
+    INTERNAL_ERROR = "internal_error"
 
 
 def request(method: str, params: dict[str, Any] | None, request_id: int | str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from anyio import to_thread
 from . import __version__, pipeline, protocol, tools
 from .agents import viz
 from .exceptions import InvalidParams, NlsqlError
+from .protocol import ErrorCode
 from .services import Services
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ async def dispatch(services: Services, message: Any, notify: Notify) -> dict[str
             rid,
             protocol.METHOD_NOT_FOUND,
             f"Unknown method {method!r}.",
-            {"code": "method_not_found", "methods": sorted(METHODS)},
+            {"code": ErrorCode.METHOD_NOT_FOUND, "methods": sorted(METHODS)},
         )
     try:
         value = await handler(services, params, rid, notify)
@@ -175,6 +176,9 @@ async def dispatch(services: Services, message: Any, notify: Notify) -> dict[str
     except Exception:  # the connection must survive a bug in one request
         log.exception("internal error in %s", method)
         return protocol.error(
-            rid, protocol.INTERNAL_ERROR, "Internal server error.", {"code": "internal_error"}
+            rid,
+            protocol.INTERNAL_ERROR,
+            "Internal server error.",
+            {"code": ErrorCode.INTERNAL_ERROR},
         )
     return None if "id" not in message else protocol.result(rid, value)

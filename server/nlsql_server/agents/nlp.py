@@ -1,8 +1,9 @@
 """The NLP agent: picks the engine for a question, and drives the LLM's retry loop.
 
 Engines: `offline` (deterministic, no network), `llm` (an OpenAI-compatible model) and `auto`,
-the default: the offline engine when it is confident, else the LLM when one is configured (and
-the offline engine's doubtful answer after all when the LLM fails). The caller hands `answer`
+the default: the offline engine when it is confident and placed every word of the question (its
+own checks turn a doubtful reading into a decline), else the LLM when one is configured (and the
+offline engine's doubtful answer after all when the LLM fails). The caller hands `answer`
 a `run` coroutine that checks and executes SQL; when the LLM's SQL is refused or fails, the
 agent asks the model again with the error, at most `LlmConfig.retries` times. The engines stay
 pure: only `run` touches the database.
@@ -83,7 +84,9 @@ class NlpAgent:
                 exc.data.setdefault("llm_configured", self.llm.configured)
                 raise
             return await self._llm(question, context, run, retrying)
-        confident = offline.confidence >= self.auto_min_confidence
+        # Precision first: an answer that left words unplaced may be confidently wrong.
+        unplaced = offline.understood.get("unplaced")
+        confident = offline.confidence >= self.auto_min_confidence and not unplaced
         if name == "offline" or confident or not self.llm.configured:
             return Answered(offline, await run(offline))
         try:

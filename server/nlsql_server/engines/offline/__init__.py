@@ -6,8 +6,10 @@
 3. `reading` + `shape`: which phrase is the measure, the dimensions, the filters, comparisons,
    absent rows, shares, periods (`periods` reads "last year"); then one meaning each, the
    cheapest to join from the measured table (`choosing`), in a `plan.Plan` whose WHERE side
-   `conditions` builds (`measures` knows what glossary terms and line tables read);
-   `followup` lays a follow-up over the previous turn's plan, kept as JSON by `memory`;
+   `conditions` builds and whose conditions on groups `groups` reads (`measures` knows what
+   glossary terms and line tables read); `checks` reads the plan back against the question and
+   turns any doubt into a decline; `followup` lays a follow-up over the previous turn's plan,
+   kept as JSON by `memory`;
 4. `joins`: the foreign-key join tree, refusing joins that would count rows twice;
 5. `build`: the plan as a sqlglot tree (`sqlnames` quotes identifiers), rendered in the
    database's dialect.

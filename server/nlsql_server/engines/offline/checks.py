@@ -64,10 +64,9 @@ def unplaced_words(plan: Plan, reading: Reading, index: SchemaIndex) -> str | No
     Words before the question proper ("glittering splendid total fare by region") are a lead-in,
     not a condition: they only lower the plan's confidence (`shape`)."""
     names = _schema_words(plan, index)
-    lead = next((k for k, m in enumerate(reading.mentions) if m.role is not Role.UNKNOWN), 0)
     lost = [
         m.text
-        for m in reading.mentions[lead:]
+        for m in reading.mentions[len(lead_in(reading)) :]
         if m.role is Role.UNKNOWN
         and m.text in reading.ignored
         and not {m.text.lower(), lemma(m.text)} & IGNORABLE
@@ -77,6 +76,17 @@ def unplaced_words(plan: Plan, reading: Reading, index: SchemaIndex) -> str | No
     if not lost:
         return None
     return "I could not place " + ", ".join(f"“{w}”" for w in dict.fromkeys(lost))
+
+
+def lead_in(reading: Reading) -> list[str]:
+    """The unknown words before the question proper: answered, but a reason for `auto` to ask
+    the LLM (`agents.nlp`)."""
+    words = []
+    for m in reading.mentions:
+        if m.role is not Role.UNKNOWN:
+            break
+        words.append(m.text)
+    return words
 
 
 def amount_asked(plan: Plan, reading: Reading, index: SchemaIndex) -> str | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ...exceptions import CannotAnswer
 from ..base import Engine, EngineContext, Generated
 from .build import build, render
-from .checks import check
+from .checks import check, lead_in
 from .choosing import understood
 from .followup import opens_follow_up, previous_plan, refine, without_cues
 from .linking import link
@@ -72,4 +74,4 @@ class OfflineEngine(Engine):
             )
         plan = Shaper(reading, index).plan()
         check(plan, reading, index)
-        return plan
+        return replace(plan, unplaced=tuple(lead_in(reading)))

@@ -147,6 +147,8 @@ class Plan:
     sort: tuple[str, str] | None = None
     confidence: float = 1.0
     ignored: tuple[str, ...] = field(default_factory=tuple)
+    #: Words neither placed nor ignored on purpose (a lead-in): `auto` asks the LLM instead.
+    unplaced: tuple[str, ...] = field(default_factory=tuple)
 
     def explanation(self) -> str:
         """One sentence: "Sum of orders.total_amount per customer, highest first, top 5." """
@@ -186,4 +188,5 @@ class Plan:
             "limit": self.limit,
             "tables": list(self.joins.tables),
             "ignored": list(self.ignored),
+            "unplaced": list(self.unplaced),
         }

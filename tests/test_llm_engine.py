@@ -142,14 +142,15 @@ def test_retries_stop_after_two_and_the_error_lists_every_try(
     llm_server: ScriptedLlm, data_dir: Path
 ) -> None:
     services = services_for(llm_server, data_dir)
-    llm_server.enqueue(*[fenced("SELECT nonexistent_column FROM orders")] * 3)
+    tries = [f"SELECT {name}(order_date) FROM orders" for name in ("YEAR", "MONTH", "DAY")]
+    llm_server.enqueue(*map(fenced, tries))
     with pytest.raises(QueryFailed) as caught:
         ask(services, "orders per channel", database="retail", engine="llm")
     assert len(llm_server.requests) == 3
     assert [a["sql"] for a in caught.value.data["attempts"]] == [
-        "SELECT\n  nonexistent_column\nFROM orders"
-    ] * 3
-    assert "no such column" in caught.value.message
+        f"SELECT\n  {name}(order_date)\nFROM orders" for name in ("YEAR", "MONTH", "DAY")
+    ]
+    assert "no such function: DAY" in caught.value.message
 
 
 def test_an_unsafe_reply_is_retried_with_the_reason(

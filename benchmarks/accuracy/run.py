@@ -36,7 +36,7 @@ from nlsql_server.exceptions import CannotAnswer, NlsqlError
 from nlsql_server.services import Services
 from nlsql_server.settings import Settings
 
-from . import clinic
+from . import clinic, plain_prompt
 from .compare import extra_columns_only, same_result
 from .questions import Question, load
 
@@ -195,8 +195,9 @@ async def run(args: argparse.Namespace) -> list[Outcome]:
     try:
         for engine in args.engine or ["offline"]:
             started = time.perf_counter()
+            ask = plain_prompt.answer if engine == plain_prompt.ENGINE else answer
             for q in chosen:
-                outcomes.append(await answer(services, q, engine))
+                outcomes.append(await ask(services, q, engine))
             seconds = time.perf_counter() - started
             print(f"{engine}: {len(chosen)} questions in {seconds:.1f} s", file=sys.stderr)
     finally:

@@ -35,8 +35,11 @@ class ChatClient:
             max_retries=0,
         )
 
-    def complete(self, messages: Sequence[Message]) -> str:
-        """The reply text; `LlmUnavailable` when the endpoint fails, times out or is shut off."""
+    def complete(self, messages: Sequence[Message], temperature: float | None = None) -> str:
+        """The reply text; `LlmUnavailable` when the endpoint fails, times out or is shut off.
+
+        `temperature` overrides the configured one for this call (a retry that must differ).
+        """
         if not self.breaker.allow():
             wait = self.breaker.retry_in()
             raise LlmUnavailable(
@@ -45,8 +48,10 @@ class ChatClient:
                 retry_in=round(wait, 1),
             )
         options: dict[str, Any] = {"max_tokens": self.config.max_tokens}
-        if self.config.temperature is not None:
-            options["temperature"] = self.config.temperature
+        if temperature is None:
+            temperature = self.config.temperature
+        if temperature is not None:
+            options["temperature"] = temperature
         try:
             response = self._client.chat.completions.create(
                 model=self.config.model or "",

@@ -2,11 +2,18 @@
 
 Small models write the dialect they saw most (MySQL's YEAR() and DATE_FORMAT() into SQLite,
 SQLite's strftime() into MySQL); naming the right functions in the prompt avoids most of it.
+`fitted` keeps only the rules the tables at hand call for: date functions only where there are
+date columns, and a warning against them where a year is stored as a number — every rule costs
+prompt tokens (latency on a local model), and a rule about absent columns distracts a small one.
 """
 
 from __future__ import annotations
 
-__all__ = ["guidance", "display_name"]
+from collections.abc import Sequence
+
+from ...databases.base import Table
+
+__all__ = ["display_name", "fitted", "guidance"]
 
 _NAMES = {"sqlite": "SQLite", "mysql": "MySQL", "tidb": "TiDB", "postgres": "PostgreSQL"}
 
@@ -44,3 +51,27 @@ def display_name(dialect: str) -> str:
 def guidance(dialect: str) -> tuple[str, ...]:
     """Rules of thumb for writing `dialect`, one sentence each (none for unknown dialects)."""
     return _GUIDANCE.get(dialect, ())
+
+
+#: Of `_GUIDANCE[dialect]`, how many leading rules are about dates (the rest hold always).
+_DATE_RULES = {"sqlite": 3, "mysql": 1, "tidb": 1, "postgres": 1}
+
+
+def fitted(dialect: str, tables: Sequence[Table]) -> tuple[str, ...]:
+    """The rules of `dialect` that the `tables` need, plus one about numeric year columns."""
+    rules = guidance(dialect)
+    dates = _DATE_RULES.get(dialect, 0)
+    has_dates = any(c.kind == "date" for t in tables for c in t.columns)
+    kept = rules if has_dates else rules[dates:]
+    years = [
+        f"{t.name}.{c.name}"
+        for t in tables
+        for c in t.columns
+        if c.kind in ("integer", "number") and "year" in c.name.lower()
+    ]
+    if years:
+        kept += (
+            f"The year is a number in {', '.join(years[:4])}: compare it with numbers "
+            "(year = 2010), never with date functions.",
+        )
+    return kept

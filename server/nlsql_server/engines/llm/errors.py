@@ -12,13 +12,14 @@ but one read-only statement is `UnsafeSql` (from `safety`), a failed run is `Que
 from __future__ import annotations
 
 from ...exceptions import InvalidParams, NlsqlError
+from ...protocol import ErrorCode
 
 __all__ = ["LlmNotConfigured", "LlmUnavailable"]
 
 
 class LlmNotConfigured(InvalidParams):
-    code = "llm_not_configured"
+    code = ErrorCode.LLM_NOT_CONFIGURED
 
 
 class LlmUnavailable(NlsqlError):
-    code = "llm_unavailable"
+    code = ErrorCode.LLM_UNAVAILABLE

@@ -48,8 +48,10 @@ class Selection:
 class SchemaRanker:
     """Ranks a context's tables for a question, on the schema index the offline engine uses."""
 
-    def __init__(self, max_tables: int = 8) -> None:
+    def __init__(self, max_tables: int = 8, max_columns: int = 0) -> None:
         self.max_tables = max_tables
+        #: A schema with this many columns or fewer is shown whole, however many tables it has.
+        self.max_columns = max_columns
 
     def select(self, question: str, context: EngineContext) -> Selection:
         index = index_for(context)
@@ -87,11 +89,14 @@ class SchemaRanker:
     def _expand(self, ranked: list[str], index: SchemaIndex) -> list[str]:
         """The best tables, the tables on the join paths between them, then neighbours.
 
-        A schema that fits the budget whole is shown whole: nothing is lost, and every question
-        on it then shares one prompt prefix, which a local model server evaluates only once.
+        A schema that fits the budget whole (in tables, or in columns) is shown whole: linking
+        cannot drop a table the question needs without naming it ("how much did we sell"), and
+        every question on it then shares one prompt prefix, which a local model server
+        evaluates only once.
         """
         every = list(index.tables)
-        if len(every) <= self.max_tables:
+        columns = sum(len(facts.table.columns) for facts in index.tables.values())
+        if len(every) <= self.max_tables or columns <= self.max_columns:
             return every
         if not ranked:
             return []

@@ -78,12 +78,15 @@ def connect(url: str | None, *, token: str | None = None) -> None:
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
-    """`%load_ext nlsql_jupyter`: register `%%ask` (and `%ask`) and `%nlsql`; start the chart
-    renderer's engine in the background so the first chart's static copy does not wait for it."""
+    """`%load_ext nlsql_jupyter`: register `%%ask` (and `%ask`) and `%nlsql`, and the JupyterLab
+    sidebar's comm target (a waiting sidebar connects now); start the chart renderer's engine in
+    the background so the first chart's static copy does not wait for it."""
+    from nlsql_jupyter import comm
     from nlsql_jupyter.magics import AskMagics
     from nlsql_jupyter.static_chart import warm_up
 
     ipython.register_magics(AskMagics(shell=ipython))
+    comm.register()
     warm_up()
 
 

@@ -7,10 +7,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install demo test lab lint clean
 
+# The editable install builds the JupyterLab sidebar in place (npm packages through jlpm, ~1-2
+# min the first time); `jupyter-builder develop` links that build into the venv's JupyterLab.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,dev]'
+	$(BIN)/jupyter-builder develop --overwrite . >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -21,7 +21,7 @@ from nlsql_server.engines.base import EngineContext
 from nlsql_server.engines.llm.names import unknown_name
 from nlsql_server.engines.llm.options import Pipeline
 from nlsql_server.engines.llm.prompt import build_messages
-from nlsql_server.engines.llm.relevance import Selection
+from nlsql_server.engines.llm.relevance import SchemaRanker, Selection
 from nlsql_server.exceptions import CannotAnswer, QueryFailed
 from nlsql_server.services import Services
 from nlsql_server.settings import Settings
@@ -189,3 +189,16 @@ def test_rules_fit_the_schema_at_hand() -> None:
 def test_each_prompt_part_can_be_switched_off_for_ablation() -> None:
     assert "REFERENCES Artist(ArtistId)" in system_prompt(SCHEMA)
     assert "REFERENCES" not in system_prompt(SCHEMA, Pipeline(foreign_keys=False))
+
+
+def test_a_schema_that_fits_is_shown_whole_even_when_the_question_names_no_table() -> None:
+    tables = tuple(
+        Table(f"t{i}", (Column(f"c{i}_id", "INTEGER", primary_key=True), Column("v", "TEXT")))
+        for i in range(11)
+    )
+    context = EngineContext(schema=DatabaseSchema(tables=tables), dialect="sqlite")
+    question = "how much did we sell in 2012?"
+    assert SchemaRanker(max_tables=8, max_columns=120).select(question, context).tables == tuple(
+        t.name for t in tables
+    )
+    assert SchemaRanker(max_tables=8).select(question, context).tables == ()

@@ -12,8 +12,11 @@ import asyncio
 import itertools
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from nlsql_server.services import Services
+from nlsql_server.settings import Settings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -87,3 +90,14 @@ class ScriptedLlm:
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             }
         )
+
+
+def services_for(llm: ScriptedLlm, data_dir: Path, **settings: Any) -> Services:
+    """Server services whose LLM engine talks to the scripted server `llm`."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "llm_base_url": llm.url,
+        "llm_model": "scripted",
+        "llm_timeout": 10.0,
+    }
+    return Services.from_settings(Settings(**(values | settings)))

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from llm_server import Scripted, ScriptedLlm
+from llm_server import Scripted, ScriptedLlm, services_for
 from nlsql_server import pipeline
 from nlsql_server.breaker import CircuitBreaker
 from nlsql_server.databases.base import Column, DatabaseSchema, Table
@@ -32,16 +32,6 @@ from nlsql_server.services import Services
 from nlsql_server.settings import Settings
 
 GOOD_SQL = "SELECT channel, COUNT(*) AS orders FROM orders GROUP BY channel"
-
-
-def services_for(llm: ScriptedLlm, data_dir: Path, **settings: Any) -> Services:
-    values: dict[str, Any] = {
-        "data_dir": data_dir,
-        "llm_base_url": llm.url,
-        "llm_model": "scripted",
-        "llm_timeout": 10.0,
-    }
-    return Services.from_settings(Settings(**(values | settings)))
 
 
 def ask(services: Services, question: str, **kwargs: Any) -> dict[str, Any]:

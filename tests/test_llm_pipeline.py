@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import sqlglot
-from llm_server import ScriptedLlm
+from llm_server import ScriptedLlm, services_for
 from nlsql_server import pipeline
 from nlsql_server.databases.base import Column, DatabaseSchema, ForeignKey, Table
 from nlsql_server.engines.base import EngineContext
@@ -24,20 +24,8 @@ from nlsql_server.engines.llm.prompt import build_messages
 from nlsql_server.engines.llm.relevance import SchemaRanker, Selection
 from nlsql_server.exceptions import CannotAnswer, QueryFailed
 from nlsql_server.services import Services
-from nlsql_server.settings import Settings
 
 GOOD_SQL = "SELECT channel, COUNT(*) AS orders FROM orders GROUP BY channel"
-
-
-def services_for(llm: ScriptedLlm, data_dir: Path, **settings: Any) -> Services:
-    values: dict[str, Any] = {
-        "data_dir": data_dir,
-        "llm_base_url": llm.url,
-        "llm_model": "scripted",
-        "llm_timeout": 10.0,
-        "llm_temperature": 0.0,
-    }
-    return Services.from_settings(Settings(**(values | settings)))
 
 
 def ask(services: Services, question: str) -> dict[str, Any]:
@@ -56,7 +44,7 @@ FAILING = "SELECT YEAR(order_date) AS year, COUNT(*) AS orders FROM orders GROUP
 def test_a_repeated_statement_is_not_run_again_but_asked_anew(
     llm_server: ScriptedLlm, data_dir: Path
 ) -> None:
-    services = services_for(llm_server, data_dir)
+    services = services_for(llm_server, data_dir, llm_temperature=0.0)
     llm_server.enqueue(fenced(FAILING), fenced(FAILING.lower()), fenced(GOOD_SQL))
     answer = ask(services, "orders per channel")
 
@@ -71,7 +59,7 @@ def test_a_repeated_statement_is_not_run_again_but_asked_anew(
 def test_a_model_that_keeps_repeating_itself_gives_up_without_running_it(
     llm_server: ScriptedLlm, data_dir: Path
 ) -> None:
-    services = services_for(llm_server, data_dir)
+    services = services_for(llm_server, data_dir, llm_temperature=0.0)
     llm_server.enqueue(*[fenced(FAILING)] * 3)
     with pytest.raises(CannotAnswer, match="already tried"):
         ask(services, "orders per channel")
@@ -81,7 +69,7 @@ def test_a_model_that_keeps_repeating_itself_gives_up_without_running_it(
 def test_retries_of_different_statements_stop_after_two(
     llm_server: ScriptedLlm, data_dir: Path
 ) -> None:
-    services = services_for(llm_server, data_dir)
+    services = services_for(llm_server, data_dir, llm_temperature=0.0)
     tries = [FAILING.replace("YEAR", name) for name in ("YEAR", "MONTH", "DAY")]
     llm_server.enqueue(*map(fenced, tries))
     with pytest.raises(QueryFailed, match="no such function") as caught:
@@ -96,7 +84,7 @@ def test_retries_of_different_statements_stop_after_two(
 def test_a_column_unknown_to_its_table_is_caught_before_running(
     llm_server: ScriptedLlm, data_dir: Path
 ) -> None:
-    services = services_for(llm_server, data_dir)
+    services = services_for(llm_server, data_dir, llm_temperature=0.0)
     wrong = "SELECT o.region_name, COUNT(*) AS orders FROM orders o GROUP BY o.region_name"
     llm_server.enqueue(fenced(wrong), fenced(GOOD_SQL))
     answer = ask(services, "orders per channel")
@@ -161,7 +149,7 @@ def test_sql_the_database_accepts_is_never_refused(sql: str) -> None:
 def test_the_prompt_carries_foreign_keys_and_values_of_the_linked_columns(
     llm_server: ScriptedLlm, data_dir: Path
 ) -> None:
-    services = services_for(llm_server, data_dir)
+    services = services_for(llm_server, data_dir, llm_temperature=0.0)
     llm_server.enqueue(fenced(GOOD_SQL))
     ask(services, "orders per channel")
     system = llm_server.requests[0]["messages"][0]["content"]

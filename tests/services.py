@@ -1,6 +1,6 @@
 """Real MariaDB and Redis servers for the tests, on free loopback ports, in their own directories.
 
-Nothing runs as a system service here (see /work/shared/PITFALLS.md): each helper starts the
+Nothing runs as a system service here (see ../shared/PITFALLS.md): each helper starts the
 daemon as a child process with its own data directory, waits until it answers, and stops it
 with the server's own shutdown command (killing it only as a fallback).
 

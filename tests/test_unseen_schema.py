@@ -192,3 +192,25 @@ def test_what_it_cannot_place_it_declines(fleet, question):
     with pytest.raises(CannotAnswer) as caught:
         ENGINE.generate(question, context)
     assert caught.value.message
+
+
+def test_dates_that_are_not_iso_do_not_break_the_schema(tmp_path, data_dir):
+    """A DATE column holding '04/12/2005' (SQLite keeps whatever it is given) must not crash the
+    engine's context; before, reading its year raised ValueError on every question."""
+    import asyncio
+    import sqlite3
+
+    from nlsql_server import pipeline
+    from nlsql_server.services import Services
+    from nlsql_server.settings import Settings
+
+    path = tmp_path / "flights.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE flight (flno INTEGER PRIMARY KEY, departure_date DATE)")
+        db.executemany(
+            "INSERT INTO flight (departure_date) VALUES (?)", [("04/12/2005",), ("04/13/2005",)]
+        )
+    services = Services.from_settings(Settings(data_dir=data_dir, samples=False))
+    services.registry.add_sqlite("flights", path)
+    answer = asyncio.run(pipeline.ask(services, "how many flights are there", database="flights"))
+    assert answer["rows"] == [[2]]

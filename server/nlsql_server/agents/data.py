@@ -5,6 +5,7 @@ It is the only code that runs SQL: `run` checks every statement with `safety` fi
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import date
 from typing import Any
@@ -20,6 +21,7 @@ from ..glossary import Glossary
 #: A text column with at most this many distinct values is indexed for value matching.
 MAX_INDEXED_VALUES = 200
 #: Words of date columns that hold planned days, not events: they do not fix "today".
+_ISO_DATE = re.compile(r"\d{4}-\d{2}")
 _PLANNED = {"due", "deadline", "expiry", "expires", "expiration", "planned", "until", "end"}
 
 
@@ -88,7 +90,9 @@ def build_context(
                     values[(table.name, column.name)] = ["0", "1"]  # a flag: "discontinued"
             elif column.kind == "date":
                 low, high = _row(database, f"SELECT MIN({cname}), MAX({cname}) FROM {tname}")
-                if low and high:
+                # Only ISO dates ('2005-04-12…') tell years; '04/12/2005' in a DATE column
+                # (SQLite stores whatever it is given) is left out, not misread.
+                if _ISO_DATE.match(str(low or "")) and _ISO_DATE.match(str(high or "")):
                     first_year = min(first_year or 9999, int(str(low)[:4]))
                     last_year = max(last_year or 0, int(str(high)[:4]))
                     if not _PLANNED & set(name_words(column.name)):

@@ -166,8 +166,6 @@ class Declined:
     message: str
     database: str | None = None
     understood: Any = None
-    #: `understood` as one line a person reads.
-    understood_text: str = ""
     #: Whether the server has an LLM engine (`--engine llm` could take the question).
     llm_configured: bool = False
 
@@ -185,9 +183,15 @@ class Declined:
             message=error.message,
             database=error.data.get("database", database),
             understood=error.understood,
-            understood_text=error.understood_text(),
             llm_configured=bool(error.data.get("llm_configured")),
         )
+
+    @property
+    def understood_text(self) -> str:
+        """`understood` as one line a person reads."""
+        from nlsql_jupyter.exceptions import describe_understood
+
+        return describe_understood(self.understood)
 
     def __bool__(self) -> bool:
         return False

@@ -330,9 +330,9 @@ def show_answer(
             # The renderer holds the GIL: let the kernel's I/O thread send the answer first
             # (an ipykernel stream's flush waits until everything before it has gone out).
             sys.stdout.flush()
-        svg = render_svg(spec) if static_chart else None
-        if handle is not None and svg is not None:
-            handle.update(ChartView(spec, title, svg), metadata=metadata)
+            svg = render_svg(spec)
+            if svg is not None:
+                handle.update(ChartView(spec, title, svg), metadata=metadata)
 
 
 def answer_bundle(answer: Answer) -> Bundle:

@@ -62,6 +62,7 @@ __all__ = [
     "UnknownTable",
     "Unauthorized",
     "UnsafeSql",
+    "describe_understood",
     "from_rpc_error",
 ]
 
@@ -142,7 +143,7 @@ class CannotAnswer(NlsqlError):
 
     def understood_text(self) -> str:
         """`understood` as one line a person reads ("measure: order value; group by: month")."""
-        return _understood_text(self.understood)
+        return describe_understood(self.understood)
 
     def hints(self) -> list[str]:
         text = self.understood_text()
@@ -151,19 +152,20 @@ class CannotAnswer(NlsqlError):
         return [f"Understood so far: {text}", "Try rephrasing with the table or columns you mean."]
 
 
-def _understood_text(understood: Any) -> str:
+def describe_understood(understood: Any) -> str:
+    """What an engine recognised (the server's `understood`), as one line a person reads."""
     if not understood:
         return ""
     if isinstance(understood, dict):
         # the engine's internal plan and the words it could not place (the message names
         # those already) are left out
         return "; ".join(
-            f"{key.replace('_', ' ')}: {_understood_text(value)}"
+            f"{key.replace('_', ' ')}: {describe_understood(value)}"
             for key, value in understood.items()
             if value and key not in ("plan", "not_understood")
         )
     if isinstance(understood, list | tuple):
-        return ", ".join(_understood_text(item) for item in understood)
+        return ", ".join(describe_understood(item) for item in understood)
     return str(understood)
 
 

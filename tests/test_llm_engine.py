@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from llm_server import Scripted, ScriptedLlm, services_for
-from nlsql_server import pipeline
+from nlsql_server import pipeline, tools
 from nlsql_server.breaker import CircuitBreaker
 from nlsql_server.databases.base import Column, DatabaseSchema, Table
 from nlsql_server.engines.base import EngineContext
@@ -395,6 +395,6 @@ def test_every_shipped_example_runs_on_its_sample(data_dir: Path, example: Any) 
     database = next(
         name for name in ("retail", "finance") if example.fits(services.registry.get(name).schema())
     )
-    result = asyncio.run(pipeline.run_sql(services, database, example.sql_in("sqlite")))
+    result = asyncio.run(tools.run_sql(services, database, example.sql_in("sqlite")))
     assert result["row_count"] > 0
     assert example.sql_in("mysql")  # renders in the other dialect the server speaks

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from . import __version__, protocol, rpc
+from . import __version__, mcp_server, protocol, rpc
 from .auth import TokenMiddleware
 from .exposure import ExposureMiddleware
 from .framing import Limits, decode
@@ -139,18 +139,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     services = Services.from_settings(settings)
 
-    # The MCP SDK's own Streamable HTTP route, taken as is: mounting its app instead would answer
-    # `/mcp` with a redirect. Starlette runs only the host's lifespan, so ours runs the manager.
-    mcp_routes = services.mcp.streamable_http_app(streamable_http_path="/mcp").routes
+    # `/mcp` builds the MCP server (and imports the SDK) on its first request. Starlette runs
+    # only the host's lifespan, so ours holds the task group the SDK's sessions run in.
+    mcp = mcp_server.door(services)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with services.mcp.session_manager.run():
+        async with mcp.serving():
             yield
         await services.aclose()
 
     routes: list[Any] = [
-        *mcp_routes,
+        Route("/mcp", mcp),
         Route("/rpc", _rpc, methods=["POST"]),
         Route("/health", _health, methods=["GET"]),
     ]

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__, pipeline
+from . import __version__, pipeline, tools
 from .agents.nlp import ENGINES
 from .databases.paths import looks_like_sqlite_path
 from .exceptions import NlsqlError
@@ -52,7 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     databases = commands.add_parser("databases", help="list the databases the server answers from")
     databases.add_argument("--format", choices=("table", "json"), default="table")
 
-    commands.add_parser("mcp", help="serve the MCP tools over stdio (for desktop MCP clients)")
+    mcp = commands.add_parser(
+        "mcp", help="serve the MCP tools over stdio (for desktop MCP clients)"
+    )
+    mcp.add_argument(
+        "--db",
+        action="append",
+        help="expose only this database (a name, a SQLite path or a URL; repeatable): the "
+        "client knows no other",
+    )
 
     ask = commands.add_parser("ask", help="answer questions and print SQL and rows")
     ask.add_argument("question", nargs="?", help="the question (or use --file)")
@@ -88,22 +96,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _services(db: str | None = None) -> tuple[Services, str | None]:
-    """Services for a one-shot command; a `--db` that is a path is registered by its file name."""
-    services = Services.from_settings(Settings())
-    if db is None or db in services.registry.names():
-        return services, db
+def _services() -> Services:
+    """Services for a one-shot command (`--db` names are added by `_register`)."""
+    return Services.from_settings(Settings())
+
+
+def _register(services: Services, db: str) -> str:
+    """The database name `db` stands for: a configured name as is; a URL or a SQLite path is
+    registered first (by the URL's database name, or the file's name)."""
+    if db in services.registry.names():
+        return db
     if "://" in db:
         from .databases.urls import name_from_url
 
         name = name_from_url(db)
         services.registry.add_url(name, db)
-        return services, name
+        return name
     if looks_like_sqlite_path(db):
         path = Path(db).expanduser()
         services.registry.add_sqlite(path.stem, path)
-        return services, path.stem
-    return services, db
+        return path.stem
+    return db
 
 
 def _questions(args: argparse.Namespace) -> Iterator[str]:
@@ -162,7 +175,8 @@ def _print_table(answer: dict[str, Any], out: TextIO) -> None:
 
 def _cmd_ask(args: argparse.Namespace) -> int:
     try:
-        services, database = _services(args.db)
+        services = _services()
+        database = _register(services, args.db)
         services.registry.get(database)
     except NlsqlError as exc:
         print(f"nlsql ask: {exc.message}", file=sys.stderr)
@@ -180,7 +194,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _cmd_databases(args: argparse.Namespace) -> int:
-    services, _ = _services()
+    services = _services()
     rows: list[dict[str, Any]] = []
     for name in services.registry.names():
         db = services.registry.get(name)
@@ -204,9 +218,9 @@ def _print_rows(rows: Iterable[dict[str, Any]], keys: tuple[str, ...]) -> None:
 
 def _cmd_sql(args: argparse.Namespace) -> int:
     try:
-        services, database = _services(args.db)
-        assert database is not None
-        result = asyncio.run(pipeline.run_sql(services, database, args.statement, args.limit))
+        services = _services()
+        database = _register(services, args.db)
+        result = asyncio.run(tools.run_sql(services, database, args.statement, args.limit))
     except NlsqlError as exc:
         print(f"nlsql sql: {exc.message}", file=sys.stderr)
         return 1
@@ -276,8 +290,23 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_mcp(args: argparse.Namespace) -> int:
-    services, _ = _services()
-    services.mcp.run("stdio")
+    from .mcp_server import build_mcp
+
+    services = _services()
+    try:
+        chosen = [_register(services, db) for db in args.db or ()]
+    except NlsqlError as exc:
+        print(f"nlsql mcp: {exc.message}", file=sys.stderr)
+        return 2
+    known = services.registry.names()
+    unknown = [name for name in chosen if name not in known]
+    if unknown:
+        print(
+            f"nlsql mcp: unknown database {unknown[0]!r}. Databases: {', '.join(known)}.",
+            file=sys.stderr,
+        )
+        return 2
+    build_mcp(services, chosen or None).run("stdio")
     return 0
 
 

@@ -17,6 +17,7 @@ A glossary is a TOML file (see `samples/retail_glossary.toml`)::
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,14 +75,27 @@ class Glossary:
 
     @classmethod
     def load(cls, path: Path) -> Glossary:
-        """Read a glossary TOML file; a missing file is an empty glossary."""
-        if not path.exists():
+        """The glossary in a TOML file; a missing file is an empty glossary.
+
+        Parsed once per file fingerprint (modification time in ns and size): every question
+        asks for its database's glossary, and an unchanged file hands back the same object,
+        while an edited one is read again.
+        """
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
             return cls()
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        return cls(
-            terms=tuple(Term.from_dict(t) for t in raw.get("term", [])),
-            dialect=raw.get("dialect", "mysql"),
-        )
+        return _parse(path.resolve(), stat.st_mtime_ns, stat.st_size)
 
     def to_dict(self) -> dict[str, Any]:
         return {"dialect": self.dialect, "terms": [t.to_dict() for t in self.terms]}
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(path: Path, mtime_ns: int, size: int) -> Glossary:
+    """Parse one version of a glossary file (the fingerprint is the cache key)."""
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    return Glossary(
+        terms=tuple(Term.from_dict(t) for t in raw.get("term", [])),
+        dialect=raw.get("dialect", "mysql"),
+    )

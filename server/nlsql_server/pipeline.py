@@ -1,27 +1,39 @@
 """The ask pipeline: question → linked schema → SQL → safety check → rows → chart.
 
 Each stage reports progress through an async callback, so `/ws` can stream it while the
-question runs. Blocking work (SQLite, schema reads, the engine) runs in worker threads.
+question runs. The NLP agent decides who writes the SQL; the data agent checks and runs it
+(the only code that runs SQL); this module owns the LLM's execution-guided retry loop between
+the two: SQL that is refused or fails goes back to the model with the error. Blocking work
+(SQLite, schema reads, the engines) runs in worker threads.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from anyio import to_thread
 
 from . import __version__
 from .agents import data, viz
-from .databases import safety
 from .databases.base import QueryResult
-from .engines.base import Generated, PriorTurn
-from .exceptions import EmptyQuestion, InvalidParams
+from .engines.base import EngineContext, Generated, PriorTurn
+from .engines.llm import Attempt
+from .exceptions import (
+    CannotAnswer,
+    EmptyQuestion,
+    InvalidParams,
+    NlsqlError,
+    QueryFailed,
+    UnsafeSql,
+)
 from .provenance import schema_provenance
-from .services import Services
 from .sessions import Session, Turn
+
+if TYPE_CHECKING:
+    from .services import Services
 
 Progress = Callable[[str, str, float], Awaitable[None]]
 
@@ -67,7 +79,7 @@ async def ask(
             param="question",
             limit=longest,
         )
-    row_limit = _row_limit(services, limit)
+    rows_at_most = data.row_limit(limit, services.settings.row_limit)
     session = None
     if session_id:
         session = await services.sessions.open(session_id, services.registry.default_name())
@@ -83,15 +95,15 @@ async def ask(
     done("linking")
 
     async def run(generated: Generated) -> QueryResult | None:
-        """Check, then (unless a dry run) execute one engine's SQL; the agent retries on error."""
+        """Check, then (unless a dry run) execute one engine's SQL through the data agent."""
         done("generating")
         await stage("validating", "Checking that the SQL only reads")
-        safety.check(generated.sql, db.dialect)
+        checked = data.check(generated.sql, db.dialect)
         done("validating")
         if not execute:
             return None
         await stage("executing", f"Running the query on {name}")
-        result = await to_thread.run_sync(db.execute, generated.sql, row_limit)
+        result = await to_thread.run_sync(data.execute, db, checked, rows_at_most)
         done("executing")
         return result
 
@@ -99,7 +111,7 @@ async def ask(
         await stage("generating", f"Asking the model again: {error}")
 
     await stage("generating", "Writing SQL")
-    answered = await services.nlp.answer(question, context, engine, run, retrying)
+    answered = await _write_and_run(services, question, context, engine, run, retrying)
     generated, result = answered.generated, answered.result
 
     answer: dict[str, Any] = {
@@ -150,13 +162,71 @@ async def ask(
     return answer
 
 
-async def run_sql(
-    services: Services, database: str, sql: str, limit: int | None = None
-) -> dict[str, Any]:
-    """Run one checked read-only statement (the `sql.run` method and `nlsql sql`)."""
-    db = await to_thread.run_sync(services.registry.get, database)
-    result = await to_thread.run_sync(data.run, db, sql, _row_limit(services, limit))
-    return result.to_dict() | {"column_types": viz.column_kinds(result.columns, result.rows)}
+Run = Callable[[Generated], Awaitable[QueryResult | None]]
+Retrying = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The SQL that ran, what running it gave, and the failed LLM attempts before it."""
+
+    generated: Generated
+    result: QueryResult | None
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+async def _write_and_run(
+    services: Services,
+    question: str,
+    context: EngineContext,
+    engine: str | None,
+    run: Run,
+    retrying: Retrying,
+) -> Answered:
+    """Have the chosen engine write SQL and `run` it; the LLM's failures are retried."""
+    draft = await services.nlp.draft(question, context, engine)
+    if not draft.ask_llm:
+        assert draft.offline is not None
+        return Answered(draft.offline, await run(draft.offline))
+    try:
+        return await _llm_until_it_runs(services, question, context, run, retrying)
+    except NlsqlError:
+        if draft.offline is None:
+            raise
+        # The LLM failed (unreachable, or none of its SQL ran): a doubtful answer beats none.
+        return Answered(draft.offline, await run(draft.offline))
+
+
+async def _llm_until_it_runs(
+    services: Services, question: str, context: EngineContext, run: Run, retrying: Retrying
+) -> Answered:
+    """The execution-guided loop: each refused or failing SQL goes back to the model with its
+    error, at most `retries` more times."""
+    attempts: list[Attempt] = []
+    while True:
+        try:
+            generated = await services.nlp.generate_llm(question, context, tuple(attempts))
+        except (CannotAnswer, UnsafeSql) as exc:
+            if "reply" not in exc.data:
+                raise
+            _retry_or_raise(services.nlp.retries, exc, attempts, exc.data["reply"])
+            await retrying(exc.message)
+            continue
+        try:
+            return Answered(generated, await run(generated), attempts)
+        except (UnsafeSql, QueryFailed) as exc:
+            _retry_or_raise(services.nlp.retries, exc, attempts, generated.sql)
+            await retrying(exc.message)
+
+
+def _retry_or_raise(retries: int, exc: NlsqlError, attempts: list[Attempt], sql: str) -> None:
+    """Record the failed try, or raise `exc` (with the tries) when no retry is left."""
+    if len(attempts) >= retries:
+        exc.data["attempts"] = [{"sql": a.sql, "error": a.error} for a in attempts] + [
+            {"sql": sql, "error": exc.message}
+        ]
+        raise exc
+    attempts.append(Attempt(sql, exc.message))
 
 
 def _prior_turns(session: Session, database: str) -> tuple[PriorTurn, ...]:
@@ -166,11 +236,3 @@ def _prior_turns(session: Session, database: str) -> tuple[PriorTurn, ...]:
         for t in session.history
         if t.database == database
     )
-
-
-def _row_limit(services: Services, limit: int | None) -> int:
-    if limit is None:
-        return services.settings.row_limit
-    if not isinstance(limit, int) or limit < 1:
-        raise InvalidParams("`limit` must be a positive whole number.", limit=limit)
-    return min(limit, services.settings.row_limit)

@@ -12,7 +12,7 @@ from typing import Any
 
 from anyio import to_thread
 
-from . import __version__, pipeline, protocol, tools
+from . import __version__, mcp_server, pipeline, protocol, tools
 from .agents import viz
 from .exceptions import InvalidParams, NlsqlError
 from .protocol import ErrorCode
@@ -82,18 +82,18 @@ async def _schema_describe(
 
 
 async def _tools_list(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
-    return await tools.list_tools(services.mcp)
+    return await mcp_server.door(services).list_tools()
 
 
 async def _tools_call(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
     arguments = params.get("arguments", {})
     if not isinstance(arguments, dict):
         raise InvalidParams("`arguments` must be an object.", param="arguments")
-    return await tools.call_tool(services.mcp, _str_param(params, "name"), arguments)
+    return await mcp_server.door(services).call_tool(_str_param(params, "name"), arguments)
 
 
 async def _sql_run(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
-    return await pipeline.run_sql(
+    return await tools.run_sql(
         services, _str_param(params, "database"), _str_param(params, "sql"), params.get("limit")
     )
 

@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     #: of `printf('%.*c', 900000000, 'x')` and of the cells an answer carries.
     max_value_bytes: int = 16 << 20
 
+    #: Rows one MCP tool result carries at most (`execute_query`, `ask`); a cut result says
+    #: `truncated` and how many rows it left out.
+    mcp_max_rows: int = Field(default=500, ge=1)
+    #: Bytes of JSON one MCP tool result may take (rows, tables or databases are cut to fit).
+    #: LLM agents cap a tool result near 25k tokens; 40 kB is about 10k.
+    mcp_max_bytes: int = Field(default=40_000, ge=2_000)
+
     @field_validator("allowed_hosts", "allowed_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

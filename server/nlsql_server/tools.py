@@ -1,26 +1,31 @@
-"""The data agent's tools, the one door to every database, published with the official `mcp` SDK.
+"""The data agent's tools: the one door to every database for notebooks, the sidebar and MCP.
 
-The same `MCPServer` serves three ways: MCP Streamable HTTP on `/mcp`, MCP over stdio
-(`nlsql mcp`), and JSON-RPC `tools.list` / `tools.call` on `/ws` and `/rpc`. Each tool's
-signature and docstring are its schema.
+Plain async functions over `Services`, called in-process by JSON-RPC (`databases.list`,
+`schema.*`, `sql.run`) and published as MCP tools by `mcp_server.py`, which the edge (`app.py`,
+`cli.py`) builds. They read through the data agent (`agents/data.py`), the only code that runs
+SQL. Nothing here imports the MCP SDK, so a server that never serves MCP never loads it.
+
+`cap` keeps a tool's result inside an agent's budget: LLM agents cap one tool result near 25k
+tokens, and a plain "list all customers" would otherwise return ~355k.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from anyio import to_thread
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 
-from . import __version__, pipeline
-from .exceptions import NlsqlError, UnknownTable
+from .agents import data, viz
+from .exceptions import UnknownTable
 
 if TYPE_CHECKING:
     from .services import Services
 
 #: Distinct values `sample_values` returns at most.
 MAX_SAMPLE_VALUES = 100
+#: Bytes of a capped result kept free for its `note`.
+_NOTE_BYTES = 300
 
 
 async def list_databases(services: Services) -> list[dict[str, Any]]:
@@ -54,10 +59,11 @@ async def discover_tables(services: Services, database: str) -> list[dict[str, A
 async def get_table_schema(services: Services, database: str, table: str) -> dict[str, Any]:
     """Columns (name, type, nullable, primary key), foreign keys and row count of one table."""
     db = await to_thread.run_sync(services.registry.get, database)
-    found = (await to_thread.run_sync(db.schema)).table(table)
+    schema = await to_thread.run_sync(db.schema)
+    found = schema.table(table)
     if found is None:
         raise UnknownTable(
-            f"No table {table!r} in {database}. Tables: {', '.join(db.schema().table_names)}.",
+            f"No table {table!r} in {database}. Tables: {', '.join(schema.table_names)}.",
             table=table,
         )
     return found.to_dict()
@@ -73,70 +79,42 @@ async def sample_values(
     return {"table": table, "column": column, "values": values}
 
 
-def build_mcp(services: Services) -> MCPServer:
-    """An MCP server whose tools answer from `services`; errors become MCP tool errors."""
-    mcp = MCPServer(
-        name="nlsql",
-        version=__version__,
-        log_level="WARNING",
-        instructions=(
-            "Read-only access to SQL databases. Start with list_databases and discover_tables; "
-            "ask answers a plain-English question; execute_query runs one read-only statement."
-        ),
+async def run_sql(
+    services: Services, database: str, sql: str, limit: int | None = None
+) -> dict[str, Any]:
+    """Run one checked read-only statement (`sql.run`, `execute_query`, `nlsql sql`)."""
+    db = await to_thread.run_sync(services.registry.get, database)
+    rows_at_most = data.row_limit(limit, services.settings.row_limit)
+    result = await to_thread.run_sync(data.run, db, sql, rows_at_most)
+    return result.to_dict() | {"column_types": viz.column_kinds(result.columns, result.rows)}
+
+
+def cap(
+    result: dict[str, Any], key: str, max_items: int, max_bytes: int, noun: str, hint: str
+) -> dict[str, Any]:
+    """`result` with its list `result[key]` cut to at most `max_items` entries whose JSON fits in
+    `max_bytes`; a cut result says so in `truncated` and in a `note` a person (or a model) reads:
+    "truncated: showing 120 of 5,000 rows; 4,880 more rows not shown. <hint>"."""
+    items = result.get(key) or []
+    kept = 0
+    used = len(json.dumps({k: v for k, v in result.items() if k != key}, default=str))
+    for item in items[:max_items]:
+        size = len(json.dumps(item, default=str)) + 2
+        if used + size > max_bytes - _NOTE_BYTES:
+            break
+        used += size
+        kept += 1
+    if kept == len(items):
+        return result
+    more = len(items) - kept
+    capped = dict(result)
+    capped[key] = items[:kept]
+    capped["truncated"] = True
+    if "row_count" in capped:
+        capped["row_count"] = kept
+    beyond = " (and perhaps more past the row limit)" if result.get("truncated") else ""
+    capped["note"] = (
+        f"truncated: showing {kept:,} of {len(items):,} {noun}; {more:,} more {noun} not "
+        f"shown{beyond}. {hint}"
     )
-
-    async def guarded(call: Any) -> Any:
-        try:
-            return await call
-        except NlsqlError as exc:
-            raise ToolError(f"{exc.code}: {exc.message}") from exc
-
-    @mcp.tool(name="list_databases")
-    async def list_databases_tool() -> dict[str, Any]:
-        """List the databases this server can query: name, SQL dialect, description, tables."""
-        return {"databases": await guarded(list_databases(services))}
-
-    @mcp.tool(name="discover_tables")
-    async def discover_tables_tool(database: str) -> dict[str, Any]:
-        """List the tables of a database with their columns, foreign keys and row counts."""
-        return {"database": database, "tables": await guarded(discover_tables(services, database))}
-
-    @mcp.tool(name="get_table_schema")
-    async def get_table_schema_tool(database: str, table: str) -> dict[str, Any]:
-        """Describe one table: columns with types, nullability, primary and foreign keys, rows."""
-        return await guarded(get_table_schema(services, database, table))
-
-    @mcp.tool(name="sample_values")
-    async def sample_values_tool(
-        database: str, table: str, column: str, limit: int = 20
-    ) -> dict[str, Any]:
-        """The most frequent distinct values of a column (to learn what filters can match)."""
-        return await guarded(sample_values(services, database, table, column, limit))
-
-    @mcp.tool(name="execute_query")
-    async def execute_query_tool(database: str, sql: str, limit: int = 1000) -> dict[str, Any]:
-        """Run one read-only SQL statement (SELECT/WITH/UNION); anything that writes is refused."""
-        return await guarded(pipeline.run_sql(services, database, sql, limit))
-
-    @mcp.tool(name="ask")
-    async def ask_tool(question: str, database: str | None = None) -> dict[str, Any]:
-        """Answer a plain-English question: returns the SQL, the rows and a chart spec."""
-        return await guarded(pipeline.ask(services, question, database=database))
-
-    return mcp
-
-
-async def list_tools(mcp: MCPServer) -> list[dict[str, Any]]:
-    """MCP tool descriptors as JSON (for JSON-RPC `tools.list`)."""
-    return [
-        t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in await mcp.list_tools()
-    ]
-
-
-async def call_tool(mcp: MCPServer, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    """Call a tool and return the MCP result as JSON (for JSON-RPC `tools.call`)."""
-    try:
-        result = await mcp.call_tool(name, arguments)
-    except ToolError as exc:
-        return {"isError": True, "content": [{"type": "text", "text": str(exc)}]}
-    return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return capped

@@ -1,12 +1,16 @@
 """The data agent: everything the pipeline learns from a database, checked and cached.
 
-It is the only code that runs SQL: `run` checks every statement with `safety` first.
+It is the only code that runs SQL. A statement must first pass `check` (the safety module),
+which hands back a `CheckedSql`; `execute` runs nothing else. So the pipeline can report
+"validating" and "executing" as two stages (and stop after the first on a dry run) without a
+way to run unchecked SQL. The MCP tools (`tools.py`) reach databases through here too.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -16,6 +20,7 @@ from ..databases import safety
 from ..databases.base import Database, DatabaseSchema, QueryResult
 from ..engines.base import EngineContext
 from ..engines.offline.words import name_words
+from ..exceptions import InvalidParams
 from ..glossary import Glossary
 
 #: A text column with at most this many distinct values is indexed for value matching.
@@ -25,10 +30,40 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}")
 _PLANNED = {"due", "deadline", "expiry", "expires", "expiration", "planned", "until", "end"}
 
 
+@dataclass(frozen=True)
+class CheckedSql:
+    """A statement the safety module accepted for one dialect: what `execute` runs."""
+
+    sql: str
+    dialect: str
+
+
+def check(sql: str, dialect: str) -> CheckedSql:
+    """Accept `sql` if it is exactly one read-only statement in `dialect`; else raise `UnsafeSql`."""
+    safety.check(sql, dialect)
+    return CheckedSql(sql, dialect)
+
+
+def execute(database: Database, checked: CheckedSql, limit: int) -> QueryResult:
+    """Run a checked statement with a row limit (blocking: call it from a worker thread)."""
+    if checked.dialect != database.dialect:
+        raise ValueError(f"SQL checked for {checked.dialect} cannot run on {database.dialect}")
+    return database.execute(checked.sql, limit)
+
+
 def run(database: Database, sql: str, limit: int) -> QueryResult:
-    """Check `sql` with the safety module, then run it with a row limit."""
-    safety.check(sql, database.dialect)
-    return database.execute(sql, limit)
+    """Check `sql` for `database`'s dialect, then run it with a row limit."""
+    return execute(database, check(sql, database.dialect), limit)
+
+
+def row_limit(limit: int | None, most: int) -> int:
+    """The rows one result may carry: `limit` when given (a positive whole number), never more
+    than `most` (the server's `row_limit`)."""
+    if limit is None:
+        return most
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidParams("`limit` must be a positive whole number.", limit=limit)
+    return min(limit, most)
 
 
 def _quote(identifier: str, dialect: str) -> str:
@@ -36,7 +71,8 @@ def _quote(identifier: str, dialect: str) -> str:
 
 
 class ContextCache:
-    """Engine contexts per database, rebuilt when the database's schema object changes."""
+    """Engine contexts per database, rebuilt when the database's schema object or its glossary
+    changes (an edited glossary file reaches the next question)."""
 
     def __init__(self, reference_date: date | None = None, min_confidence: float = 0.5) -> None:
         self._cache: dict[str, tuple[DatabaseSchema, EngineContext]] = {}
@@ -48,7 +84,7 @@ class ContextCache:
         schema = database.schema()
         with self._lock:
             cached = self._cache.get(database.name)
-            if cached is not None and cached[0] is schema:
+            if cached is not None and cached[0] is schema and cached[1].glossary == glossary:
                 return cached[1]
         context = build_context(
             database, schema, glossary, self.reference_date, self.min_confidence

@@ -1,0 +1,238 @@
+"""The MCP server over the data agent's tools, built at the edge and only when first used.
+
+`app.py` mounts one `McpDoor` per server on `/mcp` (Streamable HTTP) and JSON-RPC's
+`tools.list` / `tools.call` use the same one; `cli.py` builds one for `nlsql mcp` (stdio),
+optionally limited to chosen databases. The MCP SDK costs about half a second to import, so it
+is imported when the first MCP request arrives (or `nlsql mcp` starts), never for `%%ask`.
+
+Every tool is read-only, idempotent and closed-world, and says so in its annotations; its
+output is capped in rows and bytes (`NLSQL_MCP_MAX_ROWS`, `NLSQL_MCP_MAX_BYTES`) with a note
+saying how much was left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
+
+from . import __version__, pipeline, tools
+from .exceptions import NlsqlError, UnknownDatabase
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from .services import Services
+
+__all__ = ["McpDoor", "build_mcp", "door"]
+
+_ROWS_HINT = "Narrow the query (WHERE, LIMIT) or aggregate it (GROUP BY) to see the rest."
+_TABLES_HINT = "Call get_table_schema for the tables you need."
+
+
+def build_mcp(services: Services, databases: Sequence[str] | None = None) -> MCPServer:
+    """An MCP server whose tools answer from `services`; with `databases`, only those exist for
+    its clients (listing included). Errors become MCP tool errors a model can read."""
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+    from mcp.types import ToolAnnotations
+
+    settings = services.settings
+    allowed = tuple(databases) if databases else None
+    reads = ToolAnnotations(
+        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+    )
+    mcp = MCPServer(
+        name="nlsql",
+        title="nlsql: ask SQL databases",
+        version=__version__,
+        log_level="WARNING",
+        instructions=(
+            "Read-only access to SQL databases. Start with list_databases and discover_tables; "
+            "ask answers a plain-English question; execute_query runs one read-only statement. "
+            "Long results are cut to fit: a cut result has truncated: true and a note."
+        ),
+    )
+
+    def known(database: str) -> str:
+        if allowed is not None and database not in allowed:
+            raise UnknownDatabase(
+                f"Unknown database {database!r}. Databases: {', '.join(allowed)}.",
+                database=database,
+                databases=list(allowed),
+            )
+        return database
+
+    def rows_capped(result: dict[str, Any]) -> dict[str, Any]:
+        return tools.cap(
+            result, "rows", settings.mcp_max_rows, settings.mcp_max_bytes, "rows", _ROWS_HINT
+        )
+
+    async def guarded(call: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+        try:
+            return await call
+        except NlsqlError as exc:
+            raise ToolError(f"{exc.code}: {exc.message}") from exc
+
+    async def listed() -> dict[str, Any]:
+        found = await tools.list_databases(services)
+        chosen = [d for d in found if allowed is None or d["name"] in allowed]
+        return tools.cap(
+            {"databases": chosen},
+            "databases",
+            len(chosen),
+            settings.mcp_max_bytes,
+            "databases",
+            "Ask discover_tables about one database.",
+        )
+
+    async def tables(database: str) -> dict[str, Any]:
+        found = await tools.discover_tables(services, known(database))
+        return tools.cap(
+            {"database": database, "tables": found},
+            "tables",
+            len(found),
+            settings.mcp_max_bytes,
+            "tables",
+            _TABLES_HINT,
+        )
+
+    async def query(database: str, sql: str, limit: int | None) -> dict[str, Any]:
+        return rows_capped(await tools.run_sql(services, known(database), sql, limit))
+
+    async def answer(question: str, database: str | None) -> dict[str, Any]:
+        if database is not None:
+            known(database)
+        elif allowed is not None:
+            database = allowed[0]
+        answered = rows_capped(await pipeline.ask(services, question, database=database))
+        if answered.get("note"):
+            answered["chart"] = None  # its inline data would carry every row again
+        return answered
+
+    @mcp.tool(name="list_databases", title="List databases", annotations=reads)
+    async def list_databases_tool() -> dict[str, Any]:
+        """List the databases this server can query: name, SQL dialect, description, tables."""
+        return await guarded(listed())
+
+    @mcp.tool(name="discover_tables", title="Discover tables", annotations=reads)
+    async def discover_tables_tool(database: str) -> dict[str, Any]:
+        """List the tables of a database with their columns, foreign keys and row counts."""
+        return await guarded(tables(database))
+
+    @mcp.tool(name="get_table_schema", title="Describe a table", annotations=reads)
+    async def get_table_schema_tool(database: str, table: str) -> dict[str, Any]:
+        """Describe one table: columns with types, nullability, primary and foreign keys, rows."""
+        return await guarded(tools.get_table_schema(services, known(database), table))
+
+    @mcp.tool(name="sample_values", title="Sample column values", annotations=reads)
+    async def sample_values_tool(
+        database: str, table: str, column: str, limit: int = 20
+    ) -> dict[str, Any]:
+        """The most frequent distinct values of a column (to learn what filters can match)."""
+        return await guarded(tools.sample_values(services, known(database), table, column, limit))
+
+    @mcp.tool(name="execute_query", title="Run a read-only SQL query", annotations=reads)
+    async def execute_query_tool(
+        database: str, sql: str, limit: int | None = None
+    ) -> dict[str, Any]:
+        """Run one read-only SQL statement (SELECT/WITH/UNION); anything that writes is refused.
+        A long result is cut to fit; `note` then says how many rows were left out."""
+        return await guarded(query(database, sql, limit))
+
+    @mcp.tool(name="ask", title="Ask a question in plain English", annotations=reads)
+    async def ask_tool(question: str, database: str | None = None) -> dict[str, Any]:
+        """Answer a plain-English question: returns the SQL, the rows and a chart spec.
+        A long result is cut to fit; `note` then says how many rows were left out."""
+        return await guarded(answer(question, database))
+
+    return mcp
+
+
+async def list_tools(mcp: MCPServer) -> list[dict[str, Any]]:
+    """MCP tool descriptors as JSON (for JSON-RPC `tools.list`)."""
+    return [
+        t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in await mcp.list_tools()
+    ]
+
+
+async def call_tool(mcp: MCPServer, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Call a tool and return the MCP result as JSON (for JSON-RPC `tools.call`)."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    try:
+        result = await mcp.call_tool(name, arguments)
+    except ToolError as exc:
+        return {"isError": True, "content": [{"type": "text", "text": str(exc)}]}
+    return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class McpDoor:
+    """A server's MCP endpoint, built on first use: an ASGI app for `/mcp` and the backing of
+    JSON-RPC `tools.list` / `tools.call`.
+
+    The SDK's Streamable HTTP sessions need a task group that lives as long as the server:
+    `serving()` (entered by the host's lifespan) provides it, and the first `/mcp` request
+    starts the SDK's session manager in it.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._server: MCPServer | None = None
+        self._http: ASGIApp | None = None
+        self._tasks: TaskGroup | None = None
+        self._starting = anyio.Lock()
+
+    @property
+    def server(self) -> MCPServer:
+        if self._server is None:
+            self._server = build_mcp(self._services)
+        return self._server
+
+    async def list_tools(self) -> list[dict[str, Any]]:
+        return await list_tools(self.server)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        return await call_tool(self.server, name, arguments)
+
+    @asynccontextmanager
+    async def serving(self) -> AsyncIterator[None]:
+        """Hold the task group `/mcp` sessions run in; on exit, stop them."""
+        async with anyio.create_task_group() as tasks:
+            self._tasks = tasks
+            try:
+                yield
+            finally:
+                self._tasks = None
+                tasks.cancel_scope.cancel()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await (await self._streamable_http())(scope, receive, send)
+
+    async def _streamable_http(self) -> ASGIApp:
+        async with self._starting:
+            if self._http is None:
+                if self._tasks is None:
+                    raise RuntimeError("McpDoor.serving() must be entered (the app's lifespan)")
+                # The SDK's own route for `/mcp`, taken as is: mounting its app under a prefix
+                # would answer `/mcp` with a redirect.
+                app = self.server.streamable_http_app(streamable_http_path="/mcp")
+                await self._tasks.start(self._run_sessions)
+                self._http = app
+        return self._http
+
+    async def _run_sessions(self, *, task_status: TaskStatus[None]) -> None:
+        async with self.server.session_manager.run():
+            task_status.started()
+            await anyio.sleep_forever()
+
+
+def door(services: Services) -> McpDoor:
+    """The one `McpDoor` of `services` (so `/mcp` and `tools.*` share one MCP server)."""
+    if services.mcp is None:
+        services.mcp = McpDoor(services)
+    return services.mcp

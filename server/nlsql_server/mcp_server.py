@@ -37,9 +37,10 @@ _TABLES_HINT = "Call get_table_schema for the tables you need."
 def build_mcp(services: Services, databases: Sequence[str] | None = None) -> MCPServer:
     """An MCP server whose tools answer from `services`; with `databases`, only those exist for
     its clients (listing included). Errors become MCP tool errors a model can read."""
+    import pydantic_core
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
-    from mcp.types import ToolAnnotations
+    from mcp.types import CallToolResult, TextContent, ToolAnnotations
 
     settings = services.settings
     allowed = tuple(databases) if databases else None
@@ -72,11 +73,18 @@ def build_mcp(services: Services, databases: Sequence[str] | None = None) -> MCP
             result, "rows", settings.mcp_max_rows, settings.mcp_max_bytes, "rows", _ROWS_HINT
         )
 
-    async def guarded(call: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    async def guarded(call: Awaitable[dict[str, Any]]) -> Any:
+        """The tool's result as compact JSON text (what a model reads, and what the byte cap
+        measures) beside the same value as structured content."""
         try:
-            return await call
+            payload = await call
         except NlsqlError as exc:
             raise ToolError(f"{exc.code}: {exc.message}") from exc
+        text = pydantic_core.to_json(payload, fallback=str).decode()
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)],
+            structured_content=pydantic_core.to_jsonable_python(payload, fallback=str),
+        )
 
     async def listed() -> dict[str, Any]:
         found = await tools.list_databases(services)
@@ -109,10 +117,7 @@ def build_mcp(services: Services, databases: Sequence[str] | None = None) -> MCP
             known(database)
         elif allowed is not None:
             database = allowed[0]
-        answered = rows_capped(await pipeline.ask(services, question, database=database))
-        if answered.get("note"):
-            answered["chart"] = None  # its inline data would carry every row again
-        return answered
+        return rows_capped(await pipeline.ask(services, question, database=database))
 
     @mcp.tool(name="list_databases", title="List databases", annotations=reads)
     async def list_databases_tool() -> dict[str, Any]:

@@ -109,6 +109,17 @@ def build_mcp(services: Services, databases: Sequence[str] | None = None) -> MCP
             _TABLES_HINT,
         )
 
+    async def values(database: str, table: str, column: str, limit: int) -> dict[str, Any]:
+        found = await tools.sample_values(services, known(database), table, column, limit)
+        return tools.cap(
+            found,
+            "values",
+            len(found["values"]),
+            settings.mcp_max_bytes,
+            "values",
+            "Ask for fewer values (limit).",
+        )
+
     async def query(database: str, sql: str, limit: int | None) -> dict[str, Any]:
         return rows_capped(await tools.run_sql(services, known(database), sql, limit))
 
@@ -139,7 +150,7 @@ def build_mcp(services: Services, databases: Sequence[str] | None = None) -> MCP
         database: str, table: str, column: str, limit: int = 20
     ) -> dict[str, Any]:
         """The most frequent distinct values of a column (to learn what filters can match)."""
-        return await guarded(tools.sample_values(services, known(database), table, column, limit))
+        return await guarded(values(database, table, column, limit))
 
     @mcp.tool(name="execute_query", title="Run a read-only SQL query", annotations=reads)
     async def execute_query_tool(

@@ -174,6 +174,22 @@ def test_a_long_result_is_cut_to_fit_an_agents_context_and_says_so(server):
     assert small["rows"] == [[5000]] and "note" not in small
 
 
+def test_the_caps_are_settings(data_dir):
+    params = _stdio()
+    params.env = dict(params.env or {}) | {"NLSQL_MCP_MAX_ROWS": "3"}
+
+    async def main() -> dict[str, Any]:
+        async with Client(params) as client:
+            result = await client.call_tool(
+                "execute_query", {"database": "finance", "sql": "SELECT * FROM invoices"}
+            )
+            return result.structured_content
+
+    found = anyio.run(main)
+    assert len(found["rows"]) == 3 and found["truncated"] is True
+    assert found["note"].startswith("truncated: showing 3 of ")
+
+
 def test_mcp_db_exposes_only_the_chosen_databases(data_dir):
     async def main() -> dict[str, Any]:
         async with Client(_stdio("--db", "finance")) as client:

@@ -198,17 +198,21 @@ def test_mcp_db_exposes_only_the_chosen_databases(data_dir):
             query = await client.call_tool(
                 "execute_query", {"database": "retail", "sql": "SELECT 1"}
             )
+            described = await client.call_tool(
+                "get_table_schema", {"database": "retail", "table": "orders"}
+            )
             own = await client.call_tool("discover_tables", {"database": "finance"})
             return {
                 "listed": [d["name"] for d in listed.structured_content["databases"]],
                 "other": (other.is_error, other.content[0].text),
                 "query": (query.is_error, query.content[0].text),
+                "described": (described.is_error, described.content[0].text),
                 "own": {t["name"] for t in own.structured_content["tables"]},
             }
 
     seen = anyio.run(main)
     assert seen["listed"] == ["finance"]
-    for refused in (seen["other"], seen["query"]):
+    for refused in (seen["other"], seen["query"], seen["described"]):
         assert refused[0] is True
         assert "unknown_database" in refused[1] and "Databases: finance." in refused[1]
     assert "invoices" in seen["own"]
@@ -305,7 +309,7 @@ _FIRST_ANSWER = textwrap.dedent(
 
 
 def test_a_first_answer_in_a_kernel_never_imports_the_mcp_sdk(data_dir):
-    """`%load_ext` + `%%ask` with the embedded server: the MCP SDK (about half a second to
+    """`%load_ext` + `%%ask` with the embedded server: the MCP SDK (0.4-2 s to
     import) stays unloaded until an MCP request needs it."""
     done = subprocess.run(
         [sys.executable, "-c", _FIRST_ANSWER],

@@ -1,5 +1,7 @@
-"""Two `nlsql serve` processes sharing one real Redis: a session moves freely between them, and
-50 sessions asked at once across both never see each other's context."""
+"""Two `nlsql serve` processes sharing one real Redis: a session moves freely between them,
+50 sessions asked at once across both never see each other's context, and 20 questions asked
+at once on one session through both keep all 20 turns (as they do on one server keeping
+sessions in memory)."""
 
 from __future__ import annotations
 
@@ -111,3 +113,47 @@ def test_fifty_concurrent_sessions_across_replicas_stay_isolated(replicas: list[
             "How many items are there?",
             "List the items",
         ]
+
+
+def concurrent_asks(urls: list[str], session_id: str, question: str, asks: int) -> None:
+    """`question` asked `asks` times at once on one session, spread over `urls`, each time from
+    its own client."""
+    barrier = threading.Barrier(asks)
+    errors: list[BaseException] = []
+
+    def one(i: int) -> None:
+        try:
+            with HybridClient(urls[i % len(urls)]) as client:
+                barrier.wait()
+                client.ask(question, session_id=session_id)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(asks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors[:3]
+
+
+def test_concurrent_asks_on_one_session_across_replicas_keep_every_turn(replicas: list[str]):
+    with HybridClient(replicas[0]) as client:
+        sid = client.call("session.open")["session_id"]
+        client.call("session.use", {"session_id": sid, "database": "tenant_3"})
+        concurrent_asks(replicas, sid, "How many items are there?", 20)
+        session = client.call("session.get", {"session_id": sid})
+    assert len(session["history"]) == 20
+    assert session["database"] == "tenant_3"  # the appends did not touch the database choice
+
+
+def test_concurrent_asks_on_one_session_in_memory_keep_every_turn(server):
+    with HybridClient(server.url) as client:
+        sid = client.call("session.open")["session_id"]
+        client.call("session.use", {"session_id": sid, "database": "retail"})
+        concurrent_asks([server.url], sid, "How many customers are there?", 20)
+        session = client.call("session.get", {"session_id": sid})
+        assert client.call("stats")["sessions"]["backend"] == "memory"
+    assert len(session["history"]) == 20
+    assert session["database"] == "retail"

@@ -1,4 +1,5 @@
-"""Sessions in a real Redis: one key per session with a refreshed TTL, memory fallback while
+"""Sessions in a real Redis: a hash and a list of turns per session with a refreshed TTL, turns
+appended without overwriting each other, memory fallback while
 Redis is away (`degraded` in `stats` and `%nlsql status`), write-back when it returns, and the
 kernel's context surviving a server restart."""
 
@@ -16,8 +17,8 @@ from conftest import ServerThread
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from nlsql_server.app import create_app
-from nlsql_server.sessions import RedisSessionStore, Turn
-from nlsql_server.sessions.redis_store import KEY_PREFIX
+from nlsql_server.sessions import MAX_HISTORY, MemorySessionStore, RedisSessionStore, Session, Turn
+from nlsql_server.sessions.redis_store import HISTORY_PREFIX, KEY_PREFIX
 from nlsql_server.settings import Settings
 from server_process import ServerProcess
 from services import Redis, start_redis
@@ -29,9 +30,11 @@ FINANCE_Q = "How many accounts are there?"
 
 
 def _key(client: redis.Redis, session_id: str) -> dict:
-    raw = client.get(KEY_PREFIX + session_id)
-    assert raw is not None, "the session is not in Redis"
-    return json.loads(raw)
+    """The session as Redis keeps it: `{database, history}`."""
+    database = client.hget(KEY_PREFIX + session_id, "database")
+    assert database is not None, "the session is not in Redis"
+    turns = client.lrange(HISTORY_PREFIX + session_id, 0, -1)
+    return {"database": json.loads(database), "history": [json.loads(t) for t in turns]}
 
 
 def wait_for(predicate, what: str, timeout: float = 20.0) -> None:
@@ -52,13 +55,14 @@ def status_shown(runtime: Runtime) -> str:
     return str(bundle["text/plain"])
 
 
-def test_one_key_per_session_with_a_ttl_refreshed_on_use(redis_url: str):
+def test_session_keys_with_a_ttl_refreshed_on_use(redis_url: str):
     async def scenario() -> tuple[str, dict, object]:
         first = RedisSessionStore(redis_url)
         session = await first.open(None, "retail")
         session.database = "finance"
-        session.record(Turn("q1", "SELECT 1", "offline", 1, "finance", understood={"m": "n"}))
         await first.save(session)
+        turn = Turn("q1", "SELECT 1", "offline", 1, "finance", understood={"m": "n"})
+        await first.append_turn(session.session_id, turn)
         await first.aclose()
         # Another store (another replica) sees the same session.
         second = RedisSessionStore(redis_url)
@@ -74,8 +78,9 @@ def test_one_key_per_session_with_a_ttl_refreshed_on_use(redis_url: str):
     client = redis.Redis.from_url(redis_url)
     stored = _key(client, sid)
     assert stored["database"] == "finance" and len(stored["history"]) == 1
-    assert 3500 < client.ttl(KEY_PREFIX + sid) <= 3600
-    client.expire(KEY_PREFIX + sid, 100)
+    for key in (KEY_PREFIX + sid, HISTORY_PREFIX + sid):
+        assert 3500 < client.ttl(key) <= 3600
+        client.expire(key, 100)
 
     async def use_it() -> None:
         store = RedisSessionStore(redis_url)
@@ -83,7 +88,8 @@ def test_one_key_per_session_with_a_ttl_refreshed_on_use(redis_url: str):
         await store.aclose()
 
     asyncio.run(use_it())
-    assert client.ttl(KEY_PREFIX + sid) > 3500  # using the session refreshed its TTL
+    # Using the session refreshed both TTLs.
+    assert client.ttl(KEY_PREFIX + sid) > 3500 and client.ttl(HISTORY_PREFIX + sid) > 3500
     client.close()
 
 
@@ -158,3 +164,21 @@ def test_kernel_context_survives_a_server_restart_through_redis(data_dir: Path, 
     finally:
         runtime.close()
         server.stop()
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_history_keeps_the_last_turns_and_callers_get_copies(backend: str, redis_url: str):
+    async def scenario() -> tuple[Session, Session]:
+        store = RedisSessionStore(redis_url) if backend == "redis" else MemorySessionStore()
+        session = await store.open(None, "retail")
+        session.history.append(Turn("not saved", "SELECT 0", "offline", 0, "retail"))
+        for i in range(MAX_HISTORY + 5):
+            await store.append_turn(session.session_id, Turn(f"q{i}", "S", "offline", 1, "retail"))
+        again = await store.open(session.session_id, None)
+        await store.aclose()
+        return session, again
+
+    mine, stored = asyncio.run(scenario())
+    assert [t.question for t in stored.history] == [f"q{i}" for i in range(5, MAX_HISTORY + 5)]
+    assert stored.database == "retail"
+    assert [t.question for t in mine.history] == ["not saved"]  # a copy, not the store's

@@ -148,17 +148,15 @@ async def ask(
         done("charting")
     answer["timings"] = timings | {"total": round((time.perf_counter() - started) * 1000, 2)}
     if session is not None:
-        session.record(
-            Turn(
-                question,
-                generated.sql,
-                generated.engine,
-                answer["row_count"],
-                name,
-                understood=dict(generated.understood),
-            )
+        turn = Turn(
+            question,
+            generated.sql,
+            generated.engine,
+            answer["row_count"],
+            name,
+            understood=dict(generated.understood),
         )
-        await services.sessions.save(session)
+        await services.sessions.append_turn(session.session_id, turn)
     return answer
 
 

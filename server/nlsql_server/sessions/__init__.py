@@ -1,8 +1,10 @@
 """Session context kept by the server: the database a session points at and its conversation.
 
-Two stores with one async interface (`open`, `save`, `stats`, `aclose`): `MemorySessionStore`
-(this process only) and `RedisSessionStore` (shared by replicas, one key per session, TTL
-refreshed on use, memory fallback while Redis is away). `build_store` picks one from settings.
+Two stores with one async interface (`open`, `save`, `append_turn`, `stats`, `aclose`):
+`MemorySessionStore` (this process only, expiring and bounded) and `RedisSessionStore` (shared
+by replicas, a hash and a list of turns per session, TTL refreshed on use, memory fallback while
+Redis is away). A session is read whole but never written whole: turns are appended one by one,
+so concurrent asks on one session never lose one. `build_store` picks a store from settings.
 """
 
 from __future__ import annotations

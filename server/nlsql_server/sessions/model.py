@@ -57,25 +57,41 @@ class Session:
             "history": [asdict(t) for t in self.history],
         }
 
-    def to_json(self) -> str:
-        """What a networked store keeps under the session's key."""
-        return json.dumps(self.to_dict(), default=str, ensure_ascii=False)
+    def copy(self) -> Session:
+        """A copy a caller may change without changing the stored session (turns are shared:
+        nobody changes a turn once recorded)."""
+        return Session(self.session_id, self.database, list(self.history))
 
-    @classmethod
-    def from_json(cls, text: str | bytes) -> Session:
-        data = json.loads(text)
-        turns = [Turn(**turn) for turn in data.get("history") or []]
-        return cls(session_id=data["session_id"], database=data.get("database"), history=turns)
+
+def turn_to_json(turn: Turn) -> str:
+    """A turn as a networked store keeps it (one list entry per turn)."""
+    return json.dumps(asdict(turn), default=str, ensure_ascii=False)
+
+
+def turn_from_json(text: str | bytes) -> Turn:
+    return Turn(**json.loads(text))
 
 
 class SessionStore(Protocol):
-    """What the pipeline and the RPC methods need from a store."""
+    """What the pipeline and the RPC methods need from a store.
+
+    A session is read whole (`open`) but never written whole: its database is set by `save`
+    and each turn is added by `append_turn`, so that concurrent asks on one session, on one
+    server or across replicas, never overwrite each other's turns.
+    """
 
     async def open(self, session_id: str | None, default_database: str | None) -> Session:
-        """The session with this id (created if new); a new random id when none is given."""
+        """A copy of the session with this id (created if new); a new random id when none is
+        given."""
         ...
 
-    async def save(self, session: Session) -> None: ...
+    async def save(self, session: Session) -> None:
+        """Store the session's database choice (its turns are left as the store has them)."""
+        ...
+
+    async def append_turn(self, session_id: str, turn: Turn) -> None:
+        """Add one turn to the session's history, keeping the last `MAX_HISTORY`."""
+        ...
 
     def stats(self) -> dict[str, Any]:
         """`backend`, `degraded` and counts, for the `stats` method."""

@@ -1,8 +1,11 @@
 """Sessions in Redis, shared by every replica, with a memory fallback while Redis is away.
 
-One key per session (`nlsql:session:<id>`) holding its JSON (database, turns); every use
-refreshes a one-hour TTL (`GETEX`/`SET EX`). Redis is the truth while it answers, so a session
-pointed at a database on one replica continues on another.
+Two keys per session: a hash `nlsql:session:<id>` holding its database (JSON), and a list
+`nlsql:history:<id>` with one JSON entry per turn. A turn is added with `RPUSH` + `LTRIM` in
+one transaction, so concurrent asks on one session, on any replicas, never overwrite each
+other's turns (a whole-session read-modify-write did: 20 asks at once kept 1 to 14 turns).
+Every use refreshes both keys' TTL (one hour by default). Redis is the truth while it answers,
+so a session pointed at a database on one replica continues on another.
 
 If Redis stops answering, the store turns *degraded*: it serves from its local copies (every
 session this process touched), remembers which ones changed, and a background probe pings
@@ -15,25 +18,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError
 
-from .model import Session, new_session_id
+from .model import MAX_HISTORY, Session, Turn, new_session_id, turn_from_json, turn_to_json
 
 log = logging.getLogger(__name__)
 
+#: The hash of a session's own fields (its database).
 KEY_PREFIX = "nlsql:session:"
+#: The list of a session's turns (a separate prefix: ids are the client's, any text).
+HISTORY_PREFIX = "nlsql:history:"
 
 
 class RedisSessionStore:
-    """`open`/`save` against Redis; local copies answer while it is away (see the module doc)."""
+    """`open`/`save`/`append_turn` against Redis; local copies answer while it is away (see
+    the module doc)."""
 
     def __init__(
         self,
@@ -53,7 +63,7 @@ class RedisSessionStore:
             health_check_interval=10,
         )
         self._url = url
-        self._ttl = ttl
+        self._ttl = int(ttl)
         self._probe_interval = probe_interval
         #: Session id -> (session, last used): every session this process touched lately.
         self._local: OrderedDict[str, tuple[Session, float]] = OrderedDict()
@@ -69,41 +79,91 @@ class RedisSessionStore:
     def degraded(self) -> bool:
         return self.degraded_since is not None
 
-    def _key(self, session_id: str) -> str:
-        return KEY_PREFIX + session_id
-
     async def open(self, session_id: str | None, default_database: str | None) -> Session:
         sid = new_session_id(session_id)
+        known = self._local.get(sid)
         if not self.degraded:
             try:
-                raw = await self._redis.getex(self._key(sid), ex=int(self._ttl))
+                return await self._read(sid, known[0] if known else None, default_database)
             except RedisError as exc:
                 self._degrade(exc)
-            else:
-                if raw is not None:
-                    session = Session.from_json(raw)
-                    self._remember(session)
-                    return session
-        known = self._local.get(sid)
-        # Known here but not in Redis (Redis restarted empty, or it is away): our copy stands.
         session = known[0] if known else Session(session_id=sid, database=default_database)
-        await self.save(session)
-        return session
+        self._pending.add(sid)
+        return self._remember(session)
+
+    async def _read(self, sid: str, known: Session | None, default_database: str | None) -> Session:
+        """The session as Redis has it, created there if new; TTLs refreshed."""
+        meta, history = KEY_PREFIX + sid, HISTORY_PREFIX + sid
+        database = known.database if known else default_database
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(meta, "database", json.dumps(database))
+            pipe.hget(meta, "database")
+            pipe.lrange(history, 0, -1)
+            pipe.expire(meta, self._ttl)
+            pipe.expire(history, self._ttl)
+            created, stored, turns, *_ = await pipe.execute()
+        if created and known is not None and known.history:
+            # Known here but not in Redis (it restarted empty): our copy stands.
+            await self._write(known)
+            return self._remember(known)
+        return self._remember(Session(sid, json.loads(stored), [turn_from_json(t) for t in turns]))
 
     async def save(self, session: Session) -> None:
-        self._remember(session)
+        sid, database = session.session_id, session.database
+        known = self._local.get(sid)
+        local = known[0].copy() if known else session.copy()
+        local.database = database
+        self._remember(local)
+
+        def set_database(pipe: Pipeline) -> None:
+            pipe.hset(KEY_PREFIX + sid, "database", json.dumps(database))
+            pipe.expire(KEY_PREFIX + sid, self._ttl)
+            pipe.expire(HISTORY_PREFIX + sid, self._ttl)
+
+        await self._change(sid, set_database)
+
+    async def append_turn(self, session_id: str, turn: Turn) -> None:
+        known = self._local.get(session_id)
+        local = known[0].copy() if known else Session(session_id, turn.database)
+        local.record(turn)
+        self._remember(local)
+        history = HISTORY_PREFIX + session_id
+
+        def append(pipe: Pipeline) -> None:
+            pipe.rpush(history, turn_to_json(turn))
+            pipe.ltrim(history, -MAX_HISTORY, -1)
+            pipe.expire(history, self._ttl)
+            pipe.expire(KEY_PREFIX + session_id, self._ttl)
+
+        await self._change(session_id, append)
+
+    async def _change(self, session_id: str, commands: Callable[[Pipeline], None]) -> None:
+        """Run `commands` as one transaction, or keep the change for write-back."""
         if self.degraded:
-            self._pending.add(session.session_id)
+            self._pending.add(session_id)
             return
         try:
-            await self._redis.set(
-                self._key(session.session_id), session.to_json(), ex=int(self._ttl)
-            )
+            async with self._redis.pipeline(transaction=True) as pipe:
+                commands(pipe)
+                await pipe.execute()
         except RedisError as exc:
             self._degrade(exc)
-            self._pending.add(session.session_id)
+            self._pending.add(session_id)
 
-    def _remember(self, session: Session) -> None:
+    async def _write(self, session: Session) -> None:
+        """Replace the session in Redis by `session` (write-back: the last writer wins)."""
+        meta, history = KEY_PREFIX + session.session_id, HISTORY_PREFIX + session.session_id
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(meta, "database", json.dumps(session.database))
+            pipe.delete(history)
+            if session.history:
+                pipe.rpush(history, *(turn_to_json(turn) for turn in session.history))
+            pipe.expire(meta, self._ttl)
+            pipe.expire(history, self._ttl)
+            await pipe.execute()
+
+    def _remember(self, session: Session) -> Session:
+        """Keep `session` as this process's copy; return a copy for the caller."""
         now = time.monotonic()
         self._local[session.session_id] = (session, now)
         self._local.move_to_end(session.session_id)
@@ -113,6 +173,7 @@ class RedisSessionStore:
             if now - used <= self._ttl or sid in self._pending:
                 break
             self._local.popitem(last=False)
+        return session.copy()
 
     def _degrade(self, exc: BaseException) -> None:
         self.last_error = f"{type(exc).__name__}: {exc}"
@@ -133,7 +194,7 @@ class RedisSessionStore:
                     sid = next(iter(self._pending))
                     entry = self._local.get(sid)
                     if entry is not None:
-                        await self._redis.set(self._key(sid), entry[0].to_json(), ex=int(self._ttl))
+                        await self._write(entry[0])
                         self.written_back += 1
                     self._pending.discard(sid)
             except RedisError as exc:

@@ -37,29 +37,38 @@ class Backoff:
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Where the server is and how long to wait for it.
+    """Where the server is, how long to wait for it, and when to stop trying.
 
     `url` is the server's base URL (`http://host:port`); the WebSocket URL is derived from it
     (`ws://host:port/ws`). `websocket=False` uses HTTP only (e.g. behind a proxy that blocks
-    WebSockets) — then HTTP is the primary transport, not a fallback.
+    WebSockets) — then HTTP is the primary transport, not a fallback. The kernel builds this
+    from `AskMagics`' traits (see `nlsql_jupyter.magics`), so `%config AskMagics.<name>`
+    reaches every field but `url` and `token`.
     """
 
     url: str
-    #: Seconds to wait for any response but `ask`'s.
+    #: Seconds any call but `ask` may take, WebSocket and HTTP fallback together; also how long
+    #: the server may stay silent (no handshake, no pong, no answer) before it is taken for
+    #: hung: both transports' breakers then open at once, so the next calls fail fast.
     timeout: float = 30.0
-    #: Seconds to wait for an `ask` (the pipeline may run a slow query).
+    #: Seconds an `ask` may take while the server shows it is alive (the pipeline may run a
+    #: slow query or wait on an LLM).
     ask_timeout: float = 120.0
-    #: Seconds to open a connection (WebSocket handshake or TCP connect for HTTP).
+    #: Seconds to open a connection (TCP connect, WebSocket handshake); the handshake gets at
+    #: most half a call's time, leaving the HTTP fallback the rest.
     connect_timeout: float = 5.0
     websocket: bool = True
     ws_path: str = "/ws"
     rpc_path: str = "/rpc"
     #: Largest WebSocket message accepted (results of 10 000 rows exceed websockets' 1 MiB).
     max_message_bytes: int = 256 * 2**20
+    #: How long the WebSocket is left alone after failing (HTTP carries requests meanwhile).
     backoff: Backoff = field(default_factory=Backoff)
-    #: Consecutive failures of one transport that open its circuit breaker.
+    #: Consecutive failures of the HTTP transport (the last one tried) that open its breaker:
+    #: calls then fail fast with `CircuitOpen`. (The WebSocket's gate opens at its first
+    #: failure, for the backoff delay.)
     breaker_threshold: int = 5
-    #: Seconds an open breaker fails fast before one probe request may try the server again.
+    #: Seconds an open HTTP breaker fails fast before one probe request may try again.
     breaker_cooldown: float = 1.0
     #: Sent as `Authorization: Bearer <token>` on HTTP and on the WebSocket handshake.
     token: str | None = field(default=None, repr=False)
@@ -71,6 +80,9 @@ class ClientConfig:
         object.__setattr__(self, "url", self.url.rstrip("/"))
         if self.breaker_threshold < 1:
             raise ValueError("breaker_threshold must be at least 1")
+        for name in ("timeout", "ask_timeout", "connect_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be a positive number of seconds")
 
     @property
     def auth_headers(self) -> dict[str, str]:

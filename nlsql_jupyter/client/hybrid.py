@@ -10,15 +10,20 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from nlsql_server import protocol
 from nlsql_server.breaker import CircuitBreaker
 
 from nlsql_jupyter.client.config import ClientConfig
-from nlsql_jupyter.client.gate import ReconnectGate
 from nlsql_jupyter.client.stats import TransportStats
-from nlsql_jupyter.client.transports import HttpTransport, Transport, WebSocketTransport
+from nlsql_jupyter.client.transports import (
+    HttpTransport,
+    ServerSilent,
+    Transport,
+    WebSocketTransport,
+)
 from nlsql_jupyter.exceptions import (
     CircuitOpen,
     ProtocolError,
@@ -41,13 +46,20 @@ CallListener = Callable[[str, Exception | None], None]
 class HybridClient:
     """Calls the nlsql server's JSON-RPC methods; picks the transport per request.
 
-    Per request: the WebSocket if it is enabled, not backing off after a failure and its
-    breaker lets it; if it cannot be opened or drops, the same request goes over HTTP. A failed
-    WebSocket is left alone for a backoff delay (exponential, jittered, capped) and reconnected
-    by a later request. Each transport also has a circuit breaker (`CircuitBreaker`): after
-    `breaker_threshold` consecutive failures it opens, and while every usable transport's
-    breaker is open a request fails at once with `CircuitOpen`, touching no socket; after
-    `breaker_cooldown` one probe request tries again.
+    Per request: the WebSocket if it is enabled and its gate lets it; if it cannot be opened
+    or drops, the same request goes over HTTP. Each transport has one gate, a
+    `CircuitBreaker`: the WebSocket's opens at its first failure for a backoff delay
+    (exponential, jittered, capped: HTTP carries requests meanwhile, and a later request
+    reconnects); HTTP's opens after `breaker_threshold` consecutive failures for
+    `breaker_cooldown` seconds, and while it is open (and the WebSocket's too) a request fails
+    at once with `CircuitOpen`, touching no socket. An open gate lets one probe request through
+    after its cool-down.
+
+    Time: a call waits at most `timeout` seconds (`ask_timeout` for `ask`) over both
+    transports together: the HTTP fallback gets what the WebSocket left, never a fresh wait.
+    A server that accepts connections and then says nothing (a hung process or proxy) is
+    noticed within `timeout` even during an `ask`, and opens both gates at once: the call
+    raises `ServerUnavailable` and the next ones fail fast, instead of each waiting in turn.
 
     Errors the server reports are raised as the matching `nlsql_jupyter.exceptions` class;
     `ServerUnavailable` when no transport reached it; `RequestTimeout` when it was reached but
@@ -60,19 +72,36 @@ class HybridClient:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.config = ClientConfig(config) if isinstance(config, str) else config
+        self._clock = clock
         self._ids = itertools.count(1)
-        self._ws: WebSocketTransport | None = (
-            WebSocketTransport(self.config) if self.config.websocket else None
-        )
-        self._http = HttpTransport(self.config)
-        self._gate = ReconnectGate(self.config.backoff, clock)
         self._stats = {"websocket": TransportStats(), "http": TransportStats()}
-        self._breakers = {
-            name: CircuitBreaker(self.config.breaker_threshold, self.config.breaker_cooldown, clock)
-            for name in self._stats
-        }
+        self._retired_drops = 0
         self._listeners: list[CallListener] = []
+        self._route = self._build(ClientConfig(config) if isinstance(config, str) else config)
+
+    def _build(self, config: ClientConfig) -> _Route:
+        return _Route(
+            config,
+            WebSocketTransport(config) if config.websocket else None,
+            HttpTransport(config),
+            {
+                "websocket": CircuitBreaker(1, config.backoff.delay, self._clock),
+                "http": CircuitBreaker(
+                    config.breaker_threshold, config.breaker_cooldown, self._clock
+                ),
+            },
+        )
+
+    def reconfigure(self, config: ClientConfig) -> None:
+        """Use `config` from the next request on (new transports and gates; the statistics,
+        listeners and request ids carry on). A request in flight finishes on the old ones."""
+        old, self._route = self._route, self._build(config)
+        self._retired_drops += old.drops
+        old.close()
+
+    @property
+    def config(self) -> ClientConfig:
+        return self._route.config
 
     @property
     def url(self) -> str:
@@ -104,12 +133,13 @@ class HybridClient:
         timeout: float | None,
         on_progress: ProgressCallback | None,
     ) -> Any:
+        route = self._route
         if timeout is None:
-            timeout = self.config.ask_timeout if method == protocol.ASK else self.config.timeout
+            timeout = route.config.ask_timeout if method == protocol.ASK else route.config.timeout
         request_id = next(self._ids)
         message = protocol.request(method, params, request_id)
         live = _ProgressRelay(request_id, on_progress)
-        response = self._send(message, timeout, live)
+        response = self._send(route, message, _Wait(timeout, route.config.timeout), live)
         if "error" in response:
             raise from_rpc_error(response["error"])
         if "result" not in response:
@@ -123,66 +153,94 @@ class HybridClient:
         return result
 
     def _send(
-        self, message: dict[str, Any], timeout: float, live: _ProgressRelay
+        self, route: _Route, message: dict[str, Any], wait: _Wait, live: _ProgressRelay
     ) -> dict[str, Any]:
-        if self._ws is not None:
-            if self._gate.allow() and self._breakers["websocket"].allow():
-                response = self._try(self._ws, message, timeout, live)
+        ws_gate, http_gate = route.gates["websocket"], route.gates["http"]
+        if route.ws is not None:
+            if ws_gate.allow():
+                response = self._try(route, route.ws, message, wait, live)
                 if response is not None:
-                    self._gate.record_success()
                     return response
-                self._gate.record_failure()
             self._stats["websocket"].fallback()
-        http = self._breakers["http"]
-        if not http.allow():
+        if not http_gate.allow():
             self._stats["http"].reject()
             raise CircuitOpen(
-                f"the nlsql server at {self.url} failed {http.threshold} times in a row; "
-                f"not trying again for {http.retry_in():.1f} s "
+                f"the nlsql server at {self.url} failed {http_gate.threshold} times in a row "
+                f"or stopped answering; not trying again for {http_gate.retry_in():.1f} s "
                 f"(last error: {self._stats['http'].last_error})",
                 url=self.url,
-                retry_in_s=round(http.retry_in(), 3),
+                retry_in_s=round(http_gate.retry_in(), 3),
             )
-        recovering = http.consecutive_failures > 0
-        response = self._try(self._http, message, timeout, live)
-        if response is not None:
-            if recovering and self._ws is not None:
-                self._gate.record_success()  # the server is back: try the WebSocket again now
-            return response
-        raise ServerUnavailable(
-            f"cannot reach the nlsql server at {self.url} "
-            f"({self._stats['http'].last_error or 'no transport answered'})",
-            url=self.url,
+        if wait.left() <= 0:
+            http_gate.release()  # the WebSocket used the whole wait
+            raise self._unavailable(wait)
+        recovering = http_gate.consecutive_failures > 0
+        response = self._try(route, route.http, message, wait, live)
+        if response is None:
+            raise self._unavailable(wait)
+        if recovering:
+            ws_gate.record_success()  # the server is back: try the WebSocket again now
+        return response
+
+    def _unavailable(self, wait: _Wait) -> ServerUnavailable:
+        if wait.silent:
+            reason = f"it accepted the connection but answered nothing in {wait.quiet:g} s"
+        else:
+            reason = self._stats["http"].last_error or "no transport answered"
+        return ServerUnavailable(
+            f"cannot reach the nlsql server at {self.url} ({reason})", url=self.url
         )
 
     def _try(
-        self, transport: Transport, message: dict[str, Any], timeout: float, live: _ProgressRelay
+        self,
+        route: _Route,
+        transport: Transport,
+        message: dict[str, Any],
+        wait: _Wait,
+        live: _ProgressRelay,
     ) -> dict[str, Any] | None:
         """The response, or None when the transport could not deliver (recorded in stats and
-        in the transport's breaker)."""
-        stats, breaker = self._stats[transport.name], self._breakers[transport.name]
+        in the transport's gate; a silent server trips the gate at once)."""
+        stats, gate = self._stats[transport.name], route.gates[transport.name]
         stats.attempt()
         started = time.perf_counter()
+        # Over HTTP nothing shows the server alive until it answers: a wait that ends in
+        # silence means it is hung, unless an `ask` may simply still be running.
+        silent_if_late = transport.name == "http" and (
+            wait.silent or message.get("method") != protocol.ASK
+        )
         verdict = False
         try:
-            response = transport.call(message, timeout=timeout, notify=live)
+            response = transport.call(
+                message, timeout=wait.left(silent=silent_if_late), notify=live
+            )
             verdict = True
         except RequestTimeout as exc:
             stats.failure(exc)
-            breaker.record_failure()
             verdict = True
-            raise
+            if not silent_if_late:
+                gate.release()  # reached, still working: not held against the server
+                raise
+            wait.silent = True
+            gate.trip()
+            return None
+        except ServerSilent as exc:
+            stats.failure(_reason(exc))
+            verdict = True
+            wait.silent = True
+            gate.trip()
+            return None
         except TransportError as exc:
             log.debug("%s transport failed: %s", transport.name, exc)
             stats.failure(_reason(exc))
-            breaker.record_failure()
+            gate.record_failure()
             verdict = True
             return None
         finally:
             if not verdict:  # interrupted (e.g. KeyboardInterrupt): no verdict on the server
-                breaker.release()
+                gate.release()
         stats.success(time.perf_counter() - started)
-        breaker.record_success()
+        gate.record_success()
         return response
 
     # -- convenience -------------------------------------------------------------------------
@@ -227,24 +285,24 @@ class HybridClient:
                 log.warning("call listener failed", exc_info=True)
 
     def stats(self) -> dict[str, Any]:
-        """Per transport: counters, latency p50/p95 (ms), breaker state, last error; and the
+        """Per transport: counters, latency p50/p95 (ms), gate state, last error; and the
         WebSocket's connection state."""
+        route = self._route
+        ws_gate = route.gates["websocket"]
         ws = self._stats["websocket"].as_dict()
-        if self._ws is None:
+        if route.ws is None:
             ws["state"] = "disabled"
-        elif self._ws.connected:
+        elif route.ws.connected:
             ws["state"] = "connected"
-        elif not self._gate.allow():
+        elif ws_gate.state != "closed":
             ws["state"] = "backing off"
-        elif self._breakers["websocket"].state == "open":
-            ws["state"] = "breaker open"
         else:
             ws["state"] = "idle"
-        ws["retry_in_s"] = round(self._gate.retry_in(), 3) if self._ws is not None else None
-        ws["consecutive_failures"] = self._gate.consecutive_failures
-        ws["breaker"] = self._breakers["websocket"].as_dict()
+        ws["retry_in_s"] = round(ws_gate.retry_in(), 3) if route.ws is not None else None
+        ws["consecutive_failures"] = ws_gate.consecutive_failures
+        ws["breaker"] = ws_gate.as_dict()
         http = self._stats["http"].as_dict()
-        http["breaker"] = self._breakers["http"].as_dict()
+        http["breaker"] = route.gates["http"].as_dict()
         return {"url": self.url, "websocket": ws, "http": http}
 
     @property
@@ -253,13 +311,10 @@ class HybridClient:
         dropped, or HTTP had to open a new connection. `KernelSession` re-sends its session id
         when it changes (see there)."""
         failures = sum(stats.failures for stats in self._stats.values())
-        drops = self._http.drops + (self._ws.drops if self._ws is not None else 0)
-        return failures + drops
+        return failures + self._retired_drops + self._route.drops
 
     def close(self) -> None:
-        if self._ws is not None:
-            self._ws.close()
-        self._http.close()
+        self._route.close()
 
     def __enter__(self) -> HybridClient:
         return self
@@ -298,6 +353,40 @@ class _ProgressRelay:
             self._callback(event)
         except Exception:
             log.warning("progress callback failed", exc_info=True)
+
+
+@dataclass(frozen=True)
+class _Route:
+    """One configuration's transports and their gates (swapped whole by `reconfigure`)."""
+
+    config: ClientConfig
+    ws: WebSocketTransport | None
+    http: HttpTransport
+    gates: dict[str, CircuitBreaker]
+
+    @property
+    def drops(self) -> int:
+        return self.http.drops + (self.ws.drops if self.ws is not None else 0)
+
+    def close(self) -> None:
+        if self.ws is not None:
+            self.ws.close()
+        self.http.close()
+
+
+class _Wait:
+    """One call's time: `total` seconds in all, of which the server may spend at most `quiet`
+    silent (once a transport found it silent, the fallback gets only what is left of that)."""
+
+    def __init__(self, total: float, quiet: float) -> None:
+        self._started = time.monotonic()
+        self.total = total
+        self.quiet = min(quiet, total)
+        self.silent = False
+
+    def left(self, *, silent: bool = False) -> float:
+        limit = self.quiet if silent or self.silent else self.total
+        return max(0.0, self._started + limit - time.monotonic())
 
 
 def _reason(exc: TransportError) -> str:

@@ -1,8 +1,11 @@
 """One JSON-RPC request, one response, over one transport.
 
 Each transport translates its library's exceptions at this boundary: `TransportError` means
-"this transport could not deliver, another may" (the client falls back); `RequestTimeout` means
-the server was reached but did not answer in time (no fallback: it is still working on it).
+"this transport could not deliver, another may" (the client falls back); `ServerSilent`, one of
+them, that the server accepted the connection and then said nothing for the whole wait (a hung
+server: each try costs a whole time-out, so the client's breakers open at once);
+`RequestTimeout` means the server was reached but did not answer in time (no fallback: it is
+still working on it).
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import httpx
-from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError, WebSocketException
+from websockets.frames import CloseCode
 from websockets.sync.client import ClientConnection, connect
 
 from nlsql_jupyter import __version__
 from nlsql_jupyter.client.config import ClientConfig
 from nlsql_jupyter.exceptions import ProtocolError, RequestTimeout, TransportError
 
-__all__ = ["HttpTransport", "Notify", "Transport", "WebSocketTransport"]
+__all__ = ["HttpTransport", "Notify", "ServerSilent", "Transport", "WebSocketTransport"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,11 @@ log = logging.getLogger(__name__)
 Notify = Callable[[dict[str, Any]], None]
 
 _USER_AGENT = f"nlsql-jupyter/{__version__}"
+
+
+class ServerSilent(TransportError):
+    """The server accepted the connection, then answered nothing (no handshake, no pong, no
+    response) for the whole wait. Internal to the client, which raises `ServerUnavailable`."""
 
 
 class Transport(Protocol):
@@ -40,7 +49,8 @@ class Transport(Protocol):
     def call(
         self, message: dict[str, Any], *, timeout: float, notify: Notify | None = None
     ) -> dict[str, Any]:
-        """Send one request; return its response message (result or error)."""
+        """Send one request and return its response message (result or error), waiting at
+        most `timeout` seconds in all."""
         ...
 
     def close(self) -> None: ...
@@ -51,7 +61,9 @@ class WebSocketTransport:
 
     One request at a time (a lock). A response whose id is not the current request's — the late
     answer to a request that timed out or was interrupted — is skipped, so it cannot be taken for
-    the next one's.
+    the next one's. websockets' keepalive pings the server every quarter of `config.timeout`;
+    a pong missing for another quarter closes the connection (within a last quarter), so a
+    server that went silent is noticed within `timeout` even while a long `ask` runs.
     """
 
     name = "websocket"
@@ -87,14 +99,18 @@ class WebSocketTransport:
     def call(
         self, message: dict[str, Any], *, timeout: float, notify: Notify | None = None
     ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
         with self._lock:
-            conn = self._connection()
+            # The handshake gets at most half the time a server may stay silent (and half the
+            # wait): the HTTP fallback keeps the rest.
+            config = self._config
+            conn = self._connection(min(config.connect_timeout, config.timeout / 2, timeout / 2))
             try:
                 conn.send(json.dumps(message))
             except (ConnectionClosed, OSError) as exc:
                 self._drop()
                 raise TransportError(f"WebSocket closed: {exc}") from exc
-            return self._receive(conn, message.get("id"), time.monotonic() + timeout, notify)
+            return self._receive(conn, message.get("id"), deadline, notify)
 
     def _receive(
         self, conn: ClientConnection, request_id: Any, deadline: float, notify: Notify | None
@@ -109,6 +125,15 @@ class WebSocketTransport:
                 raise RequestTimeout(
                     "no answer from the nlsql server in time (WebSocket)"
                 ) from None
+            except ConnectionClosedError as exc:
+                self._drop()
+                sent = exc.sent if exc.rcvd is None else None
+                if sent is not None and sent.code == CloseCode.INTERNAL_ERROR:
+                    # We closed it: our keepalive ping got no pong in time.
+                    raise ServerSilent(
+                        "the nlsql server stopped answering WebSocket pings"
+                    ) from exc
+                raise TransportError(f"WebSocket closed while waiting: {exc}") from exc
             except (ConnectionClosed, OSError) as exc:
                 self._drop()
                 raise TransportError(f"WebSocket closed while waiting: {exc}") from exc
@@ -128,24 +153,32 @@ class WebSocketTransport:
                 return incoming
             log.debug("skipping a late response to request %r", incoming["id"])
 
-    def _connection(self) -> ClientConnection:
+    def _connection(self, open_timeout: float) -> ClientConnection:
         if self._conn is not None and self._conn.close_code is None:
             return self._conn
         self._drop()
         config = self._config
+        quarter = config.timeout / 4
         try:
             # Entered like `with connect(...) as ws` (what websockets >= 17.1 asks for), but the
             # connection outlives this call: `_drop()` closes it, which is what `__exit__` does.
             self._conn = connect(
                 config.ws_url,
-                open_timeout=config.connect_timeout,
+                open_timeout=open_timeout,
+                ping_interval=quarter,
+                ping_timeout=quarter,
+                close_timeout=quarter,
                 max_size=config.max_message_bytes,
                 proxy=None if config.is_loopback else True,
                 user_agent_header=_USER_AGENT,
                 additional_headers=config.auth_headers,
                 compression=None,  # loopback and LAN: deflate costs more than it saves
             ).__enter__()
-        except (OSError, TimeoutError, WebSocketException) as exc:
+        except TimeoutError as exc:
+            raise ServerSilent(
+                f"no answer to the WebSocket handshake at {config.ws_url} in {open_timeout:g} s"
+            ) from exc
+        except (OSError, WebSocketException) as exc:
             raise TransportError(f"cannot open {config.ws_url}: {_describe(exc)}") from exc
         return self._conn
 
@@ -199,15 +232,16 @@ class HttpTransport:
         self, message: dict[str, Any], *, timeout: float, notify: Notify | None = None
     ) -> dict[str, Any]:
         url = self._config.rpc_url
+        connect = min(self._config.connect_timeout, timeout)
         try:
             response = self._client.post(
                 url,
                 json=message,
-                timeout=httpx.Timeout(timeout, connect=self._config.connect_timeout),
+                timeout=httpx.Timeout(timeout, connect=connect),
                 extensions={"trace": self._trace},
             )
         except httpx.ConnectTimeout as exc:
-            raise TransportError(f"cannot connect to {url}: timed out") from exc
+            raise ServerSilent(f"cannot connect to {url}: timed out after {connect:g} s") from exc
         except httpx.TimeoutException as exc:
             raise RequestTimeout("no answer from the nlsql server in time (HTTP)") from exc
         except httpx.HTTPError as exc:

@@ -26,33 +26,52 @@ State = Literal["closed", "open", "half-open"]
 
 
 class CircuitBreaker:
-    """closed → open after `threshold` consecutive failures → half-open after `cooldown` s.
+    """closed → open after `threshold` consecutive failures → half-open after the cool-down.
 
     Half-open lets exactly one request through (the probe): its success closes the breaker, its
     failure opens it for another cool-down. While open, `allow()` is False and the caller fails
-    fast without touching the network.
+    fast without touching the network. `trip()` opens it at once, whatever the count: for a
+    failure that cost a whole time-out, where waiting for `threshold` of them would cost that
+    many time-outs.
+
+    `cooldown` is seconds, or a function of the consecutive failures giving them (a backoff:
+    the kernel's WebSocket is left alone longer after each failed reconnection).
     """
 
     def __init__(
-        self, threshold: int, cooldown: float, clock: Callable[[], float] = time.monotonic
+        self,
+        threshold: int,
+        cooldown: float | Callable[[int], float],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if threshold < 1:
             raise ValueError("the breaker threshold must be at least 1 failure")
         self.threshold = threshold
-        self.cooldown = cooldown
+        self._cooldown = cooldown
         self._clock = clock
         self._lock = threading.Lock()
         self._state: State = "closed"
         self._opened_at = 0.0
+        self._open_for = 0.0
         self.consecutive_failures = 0
         self.times_opened = 0
+
+    @property
+    def cooldown(self) -> float:
+        """Seconds the breaker stays open this time (or would, if it opened now)."""
+        with self._lock:
+            return self._open_for if self._state != "closed" else self._next_cooldown(1)
+
+    def _next_cooldown(self, failures: int) -> float:
+        cooldown = self._cooldown
+        return cooldown(failures) if callable(cooldown) else cooldown
 
     def allow(self) -> bool:
         """Whether a request may use the transport now (taking the probe slot when half-open)."""
         with self._lock:
             if self._state == "closed":
                 return True
-            if self._state == "open" and self._clock() >= self._opened_at + self.cooldown:
+            if self._state == "open" and self._clock() >= self._opened_at + self._open_for:
                 self._state = "half-open"
                 return True
             return False  # open and cooling down, or a probe is already in flight
@@ -66,16 +85,26 @@ class CircuitBreaker:
         with self._lock:
             self.consecutive_failures += 1
             if self._state == "half-open" or self.consecutive_failures >= self.threshold:
-                if self._state != "open":
-                    self.times_opened += 1
-                self._state = "open"
-                self._opened_at = self._clock()
+                self._open()
+
+    def trip(self) -> None:
+        """Open now, whatever the count (the failure counts too)."""
+        with self._lock:
+            self.consecutive_failures += 1
+            self._open()
+
+    def _open(self) -> None:
+        if self._state != "open":
+            self.times_opened += 1
+        self._state = "open"
+        self._opened_at = self._clock()
+        self._open_for = self._next_cooldown(self.consecutive_failures)
 
     def release(self) -> None:
         """The request ended without a verdict (interrupted): free the probe slot."""
         with self._lock:
             if self._state == "half-open":
-                self._state = "open"  # `_opened_at` is long past: the next request probes
+                self._state = "open"  # its cool-down is long past: the next request probes
 
     @property
     def state(self) -> State:
@@ -87,14 +116,14 @@ class CircuitBreaker:
         with self._lock:
             if self._state != "open":
                 return 0.0
-            return max(0.0, self._opened_at + self.cooldown - self._clock())
+            return max(0.0, self._opened_at + self._open_for - self._clock())
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "state": self.state,
             "consecutive_failures": self.consecutive_failures,
             "threshold": self.threshold,
-            "cooldown_s": self.cooldown,
+            "cooldown_s": round(self.cooldown, 3),
             "retry_in_s": round(self.retry_in(), 3),
             "times_opened": self.times_opened,
         }

@@ -18,8 +18,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import httpx
-from websockets.exceptions import ConnectionClosed, ConnectionClosedError, WebSocketException
-from websockets.frames import CloseCode
+from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from nlsql_jupyter import __version__
@@ -61,9 +60,9 @@ class WebSocketTransport:
 
     One request at a time (a lock). A response whose id is not the current request's — the late
     answer to a request that timed out or was interrupted — is skipped, so it cannot be taken for
-    the next one's. websockets' keepalive pings the server every quarter of `config.timeout`;
-    a pong missing for another quarter closes the connection (within a last quarter), so a
-    server that went silent is noticed within `timeout` even while a long `ask` runs.
+    the next one's. While a request waits, the server is pinged whenever it said nothing for a
+    third of `config.timeout` (`_Liveness`): one that went silent is noticed within `timeout`
+    even while a long `ask` runs, and one that is merely slow keeps answering the pings.
     """
 
     name = "websocket"
@@ -115,25 +114,18 @@ class WebSocketTransport:
     def _receive(
         self, conn: ClientConnection, request_id: Any, deadline: float, notify: Notify | None
     ) -> dict[str, Any]:
+        liveness = _Liveness(conn, self._config.timeout / 3)
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            now = time.monotonic()
+            if now >= deadline:
                 raise RequestTimeout("no answer from the nlsql server in time (WebSocket)")
             try:
-                frame = conn.recv(timeout=remaining)
+                frame = conn.recv(timeout=min(deadline, liveness.check_at) - now)
+                liveness.heard()
             except TimeoutError:
-                raise RequestTimeout(
-                    "no answer from the nlsql server in time (WebSocket)"
-                ) from None
-            except ConnectionClosedError as exc:
-                self._drop()
-                sent = exc.sent if exc.rcvd is None else None
-                if sent is not None and sent.code == CloseCode.INTERNAL_ERROR:
-                    # We closed it: our keepalive ping got no pong in time.
-                    raise ServerSilent(
-                        "the nlsql server stopped answering WebSocket pings"
-                    ) from exc
-                raise TransportError(f"WebSocket closed while waiting: {exc}") from exc
+                if time.monotonic() < deadline:
+                    self._check(liveness)
+                continue
             except (ConnectionClosed, OSError) as exc:
                 self._drop()
                 raise TransportError(f"WebSocket closed while waiting: {exc}") from exc
@@ -153,21 +145,29 @@ class WebSocketTransport:
                 return incoming
             log.debug("skipping a late response to request %r", incoming["id"])
 
+    def _check(self, liveness: _Liveness) -> None:
+        try:
+            liveness.check()
+        except ServerSilent:
+            self._drop()
+            raise
+        except ConnectionClosed as exc:
+            self._drop()
+            raise TransportError(f"WebSocket closed while waiting: {exc}") from exc
+
     def _connection(self, open_timeout: float) -> ClientConnection:
         if self._conn is not None and self._conn.close_code is None:
             return self._conn
         self._drop()
         config = self._config
-        quarter = config.timeout / 4
         try:
             # Entered like `with connect(...) as ws` (what websockets >= 17.1 asks for), but the
             # connection outlives this call: `_drop()` closes it, which is what `__exit__` does.
             self._conn = connect(
                 config.ws_url,
                 open_timeout=open_timeout,
-                ping_interval=quarter,
-                ping_timeout=quarter,
-                close_timeout=quarter,
+                ping_interval=None,  # pings go out while a request waits (`_Liveness`)
+                close_timeout=config.timeout / 6,  # a hung server never completes the close
                 max_size=config.max_message_bytes,
                 proxy=None if config.is_loopback else True,
                 user_agent_header=_USER_AGENT,
@@ -194,6 +194,32 @@ class WebSocketTransport:
     def close(self) -> None:
         with self._lock:
             self._drop(lost=False)
+
+
+class _Liveness:
+    """Whether the server behind a WebSocket still answers during one request.
+
+    After `quiet` seconds with no frame from it, a ping; at the next check, a pong still
+    missing means it went silent (`ServerSilent`): noticed within `2 * quiet`.
+    """
+
+    def __init__(self, conn: ClientConnection, quiet: float) -> None:
+        self._conn = conn
+        self._quiet = quiet
+        self._pong: threading.Event | None = None
+        self.check_at = time.monotonic() + quiet
+
+    def heard(self) -> None:
+        """A frame came: the server is alive."""
+        self._pong = None
+        self.check_at = time.monotonic() + self._quiet
+
+    def check(self) -> None:
+        """Called at `check_at`: ping, or raise `ServerSilent` if the last ping got no pong."""
+        if self._pong is not None and not self._pong.is_set():
+            raise ServerSilent("the nlsql server stopped answering WebSocket pings")
+        self._pong = self._conn.ping()
+        self.check_at = time.monotonic() + self._quiet
 
 
 class HttpTransport:

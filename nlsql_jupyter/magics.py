@@ -13,8 +13,10 @@ unanswerable question does not stop "Run All" (`%config AskMagics.strict = True`
 
 from __future__ import annotations
 
+import os
 import string
 import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -27,7 +29,7 @@ from IPython.core.magic_arguments import (
     magic_arguments,
     parse_argstring,
 )
-from traitlets import Bool, Enum, Float, Integer, Unicode, observe
+from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, observe
 
 from nlsql_jupyter.answer import Answer, Declined
 from nlsql_jupyter.display import (
@@ -43,6 +45,9 @@ from nlsql_jupyter.exceptions import CannotAnswer, EmptyQuestion, NlsqlError, Un
 from nlsql_jupyter.runtime import Runtime, get_runtime
 
 __all__ = ["AskMagics", "AskRequest", "expand_variables"]
+
+#: `NLSQL_CLIENT_<NAME>` sets the default of the connection trait `<name>`.
+ENV_PREFIX = "NLSQL_CLIENT_"
 
 #: What `--chart` accepts: a Vega-Lite mark the viz agent can draw, or none.
 CHART_KINDS = ("bar", "line", "area", "point", "arc", "none")
@@ -110,9 +115,40 @@ class AskRequest:
 class AskMagics(Magics):
     """Ask a database questions in plain English."""
 
+    # -- the connection: each of these is a `ClientConfig` field (see `_client_options`), and
+    # `NLSQL_CLIENT_<NAME>` in the kernel's environment is its default.
     timeout = Float(
-        120.0, help="Seconds to wait for one answer (raise it for a slow LLM endpoint)."
-    ).tag(config=True)
+        120.0,
+        min=0.01,
+        help="Seconds to wait for one answer while the server works on it (raise it for a "
+        "slow LLM endpoint).",
+    ).tag(config=True, client=True)
+    request_timeout = Float(
+        30.0,
+        min=0.01,
+        help="Seconds any other request may take, and how long the server may stay silent "
+        "(no answer, no pong) before it is taken for hung and calls fail fast.",
+    ).tag(config=True, client=True)
+    connect_timeout = Float(
+        5.0, min=0.01, help="Seconds to open a connection (TCP, WebSocket handshake)."
+    ).tag(config=True, client=True)
+    websocket = Bool(
+        True, help="Talk to the server over a WebSocket first (False: HTTP only)."
+    ).tag(config=True, client=True)
+    breaker_threshold = Integer(
+        5,
+        min=1,
+        help="Failed requests in a row after which calls fail fast for `breaker_cooldown`.",
+    ).tag(config=True, client=True)
+    breaker_cooldown = Float(
+        1.0, min=0.0, help="Seconds calls fail fast before one request tries the server again."
+    ).tag(config=True, client=True)
+    backoff_initial = Float(
+        1.0, min=0.0, help="Seconds the WebSocket is left alone after it failed (HTTP serves)."
+    ).tag(config=True, client=True)
+    backoff_max = Float(
+        60.0, min=0.0, help="Longest the WebSocket is left alone (the delay doubles each time)."
+    ).tag(config=True, client=True)
     limit = Integer(
         None, allow_none=True, help="Rows an answer carries at most (None: the server's limit)."
     ).tag(config=True)
@@ -144,11 +180,47 @@ class AskMagics(Magics):
 
     def __init__(self, shell: Any = None, runtime: Runtime | None = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
+        self._apply_environment(kwargs)
         self.runtime = runtime if runtime is not None else get_runtime()
+        self.runtime.configure(**self._client_options())
+        self.observe(self._client_option_changed, names=list(self.traits(client=True)))
         if self.server_url:
             self.runtime.connect(self.server_url)
         #: A database set in a profile is applied at the first question, not at load time.
         self._pending_database = self.database
+
+    def _apply_environment(self, given: dict[str, Any]) -> None:
+        """`NLSQL_CLIENT_<NAME>` is the default of each connection trait: a value given here,
+        in a profile or with `%config` wins. A value that does not parse is ignored, said."""
+        configured = {*given, *self.config[type(self).__name__]}
+        for name, trait in self.traits(client=True).items():
+            variable = ENV_PREFIX + name.upper()
+            raw = os.environ.get(variable)
+            if raw is None or name in configured:
+                continue
+            try:
+                setattr(self, name, trait.from_string(raw))
+            except (TraitError, ValueError) as exc:
+                warnings.warn(f"{variable}={raw!r} is ignored: {exc}", stacklevel=2)
+
+    def _client_options(self) -> dict[str, Any]:
+        """The connection traits as `ClientConfig` fields."""
+        from nlsql_jupyter.client.config import Backoff  # the client loads at the first request
+
+        return {
+            "ask_timeout": self.timeout,
+            "timeout": self.request_timeout,
+            "connect_timeout": self.connect_timeout,
+            "websocket": self.websocket,
+            "breaker_threshold": self.breaker_threshold,
+            "breaker_cooldown": self.breaker_cooldown,
+            "backoff": Backoff(initial=self.backoff_initial, maximum=self.backoff_max),
+        }
+
+    def _client_option_changed(self, change: dict[str, Any]) -> None:
+        """A connection trait changed: the client uses it from the next request on."""
+        if change["new"] != change["old"]:
+            self.runtime.configure(**self._client_options())
 
     @observe("server_url")
     def _server_url_changed(self, change: dict[str, Any]) -> None:

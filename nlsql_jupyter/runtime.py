@@ -46,6 +46,8 @@ class Runtime:
         self._lock = threading.RLock()
         self._explicit_url = url
         self._template = config
+        #: `ClientConfig` fields set by `configure()`; they win over `config`'s.
+        self._options: dict[str, Any] = {}
         self._token: str | None = None
         self._client: HybridClient | None = None
         self._session: KernelSession | None = None
@@ -72,6 +74,17 @@ class Runtime:
         self.state.database = None
         self.state.server = self.configured_url
         self.state.connection += 1
+
+    def configure(self, **options: Any) -> None:
+        """Change the client's settings (`ClientConfig` fields but `url` and `token`) from the
+        next request on: what `%config AskMagics.<name>` does. A client already made is
+        reconfigured in place (same server, session and statistics)."""
+        with self._lock:
+            self._options.update(options)
+            if self._client is not None:
+                config = replace(self._client.config, **self._options)
+                if config != self._client.config:
+                    self._client.reconfigure(config)
 
     @property
     def configured_url(self) -> str | None:
@@ -104,7 +117,7 @@ class Runtime:
                     if self._template is None
                     else replace(self._template, url=url, token=token or self._template.token)
                 )
-                self._client = HybridClient(config)
+                self._client = HybridClient(replace(config, **self._options))
                 self.state.embedded = self._embedded
                 self.state.server = url
             return self._client

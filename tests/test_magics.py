@@ -389,6 +389,54 @@ def test_config_sets_the_magic_options(ip):
     run(ip, "%config AskMagics.timeout = 120")
 
 
+def test_config_reaches_the_transports_and_the_breaker(ip):
+    runtime = get_runtime()
+    result, _ = run(ip, f"%%ask --db retail\n{SEED_TOP}")
+    assert result.success, result.error_in_exec
+    before = runtime.client.stats()
+    assert before["websocket"]["state"] == "connected"
+    try:
+        run(ip, "%config AskMagics.websocket = False")
+        run(ip, "%config AskMagics.request_timeout = 7")
+        run(ip, "%config AskMagics.breaker_threshold = 2")
+        result, _ = run(ip, f"%%ask\n{SEED_TOP}")
+        assert result.success, result.error_in_exec
+        after = runtime.client.stats()
+        # The next ask went over HTTP, on the same session and database.
+        assert after["http"]["successes"] > before["http"]["successes"]
+        assert after["websocket"]["attempts"] == before["websocket"]["attempts"]
+        assert after["http"]["breaker"]["threshold"] == 2
+        assert runtime.client.config.timeout == 7
+        assert runtime.status()["database"] == "retail"
+        _, captured = run(ip, "%nlsql status")
+        [status] = bundles(captured)
+        assert "websocket: disabled" in status["text/plain"]
+    finally:
+        run(ip, "%config AskMagics.websocket = True")
+        run(ip, "%config AskMagics.request_timeout = 30")
+        run(ip, "%config AskMagics.breaker_threshold = 5")
+    result, _ = run(ip, f"%%ask\n{SEED_TOP}")
+    assert runtime.client.stats()["websocket"]["state"] == "connected"
+
+
+def test_environment_gives_the_connection_defaults(ip, monkeypatch):
+    from traitlets.config import Config
+
+    from nlsql_jupyter.runtime import Runtime
+
+    monkeypatch.setenv("NLSQL_CLIENT_WEBSOCKET", "false")
+    monkeypatch.setenv("NLSQL_CLIENT_REQUEST_TIMEOUT", "7")
+    monkeypatch.setenv("NLSQL_CLIENT_BREAKER_COOLDOWN", "soon")
+    runtime = Runtime("http://127.0.0.1:9")
+    with pytest.warns(UserWarning, match="NLSQL_CLIENT_BREAKER_COOLDOWN='soon' is ignored"):
+        magics = AskMagics(ip, runtime, config=Config({"AskMagics": {"request_timeout": 9.0}}))
+    assert magics.websocket is False and magics.breaker_cooldown == 1.0
+    config = runtime.client.config
+    assert config.websocket is False
+    assert config.timeout == 9.0  # the profile's value wins over the environment's
+    runtime.close()
+
+
 def test_public_api(ip):
     answer = nlsql_jupyter.ask(SEED_TOP, database="retail")
     assert answer.row_count == 5 and len(answer.df) == 5

@@ -93,8 +93,9 @@ class HybridClient:
         )
 
     def reconfigure(self, config: ClientConfig) -> None:
-        """Use `config` from the next request on (new transports and gates; the statistics,
-        listeners and request ids carry on). A request in flight finishes on the old ones."""
+        """Use `config` from the next request on: new transports and gates; the statistics,
+        listeners and request ids carry on. Call it between requests (as `%config` does, in a
+        cell of its own): the old transports are closed."""
         old, self._route = self._route, self._build(config)
         self._retired_drops += old.drops
         old.close()

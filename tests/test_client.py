@@ -83,6 +83,10 @@ def test_falls_back_to_http_when_the_websocket_path_fails(server):
         assert stats["websocket"]["attempts"] == 2
         assert stats["websocket"]["consecutive_failures"] == 2
         assert stats["websocket"]["retry_in_s"] == pytest.approx(2.0)
+        # One gate: the backoff is the WebSocket's breaker, not a second layer in front of it.
+        assert stats["websocket"]["breaker"]["state"] == "open"
+        assert stats["websocket"]["breaker"]["retry_in_s"] == pytest.approx(2.0)
+        assert stats["websocket"]["breaker"]["cooldown_s"] == pytest.approx(2.0)
 
 
 def test_http_only_replays_progress_from_the_result(server_without_websocket):

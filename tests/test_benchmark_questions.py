@@ -112,9 +112,24 @@ def test_every_answer_gets_a_verdict(
     assert outcome.verdict == verdict
 
 
-def test_a_result_with_extra_columns_is_told_apart_but_still_a_miss() -> None:
+def test_a_result_with_extra_columns_is_right_and_told_apart() -> None:
     gold = [("Anna", 3), ("Ben", 5)]
     assert compare.same_result([(1, "Ben", 5), (2, "Anna", 3)], gold, False) is not None
-    assert compare.extra_columns_only([(1, "Ben", 5), (2, "Anna", 3)], gold, False)
-    assert not compare.extra_columns_only([(1, "Ben", 5), (2, "Anna", 4)], gold, False)
-    assert not compare.extra_columns_only([("Ben", 5), ("Anna", 3)], [("Anna",), ("Cy",)], False)
+    verdict, reason = compare.judge([(1, "Ben", 5), (2, "Anna", 3)], gold, False, False)
+    assert verdict == "right" and reason.startswith(compare.EXTRA_COLUMNS)
+    assert compare.judge([(1, "Ben", 5), (2, "Anna", 4)], gold, False, False)[0] == "wrong"
+    assert (
+        compare.judge([("Ben", 5), ("Anna", 3)], [("Anna",), ("Cy",)], False, False)[0] == "wrong"
+    )
+    # a row more, or the gold rows in another order where order matters, is still wrong
+    assert (
+        compare.judge([(1, "Ben", 5), (2, "Anna", 3), (3, "Cy", 1)], gold, False, False)[0]
+        == "wrong"
+    )
+    assert compare.judge([(2, "Ben", 5), (1, "Anna", 3)], gold, True, False)[0] == "wrong"
+
+
+def test_a_number_that_happens_to_sit_in_a_wider_answer_is_not_the_count() -> None:
+    # "how many customers?" answered with a listing whose only row has the id 42
+    assert compare.judge([(42, "Anna")], [(42,)], False, False)[0] == "wrong"
+    assert compare.judge([("Physics", 1000)], [("Physics",)], False, False)[0] == "right"

@@ -2,6 +2,7 @@
 
 Rows are compared as multisets unless the question's order matters. Hand-written because the
 rules are the benchmark's own (what counts as the same answer), and they fit in a few lines.
+`judge` gives the verdict every engine and the plain-prompt baseline are scored by.
 """
 
 from __future__ import annotations
@@ -49,10 +50,14 @@ def _multiset(column: Sequence[Any]) -> list[Any]:
 def extra_columns_only(actual: Sequence[Row], expected: Sequence[Row], ordered: bool) -> bool:
     """Does `actual` hold the gold result plus columns of its own (an id, the measure ranked by)?
 
-    Still a miss by `same_result`'s rules; reported apart so a reader can tell a presentation
-    difference from a wrong answer.
+    The gold rows must all be there, no row more or less, each gold column matched by a distinct
+    column of the answer, in order where order matters. A single number is never matched this
+    way: an id or a price that happens to equal the gold count is not an answer to "how many".
+    `judge` scores such an answer right and marks it (`EXTRA_COLUMNS`).
     """
     if not actual or not expected or len(actual) != len(expected):
+        return False
+    if len(expected) == 1 and len(expected[0]) == 1 and isinstance(_value(expected[0][0]), float):
         return False
     width, want_width = len(actual[0]), len(expected[0])
     if width <= want_width:
@@ -70,3 +75,25 @@ def extra_columns_only(actual: Sequence[Row], expected: Sequence[Row], ordered: 
             if same_result(projected, expected, ordered) is None:
                 return True
     return False
+
+
+#: How a right answer is marked whose result is the gold result plus columns.
+EXTRA_COLUMNS = "extra columns only"
+
+
+def judge(
+    actual: Sequence[Row], expected: Sequence[Row], ordered: bool, declines: bool
+) -> tuple[str, str]:
+    """(verdict, reason) of an answer that ran: `right` or `wrong` (confidently wrong).
+
+    The gold result plus columns of its own is right, marked `EXTRA_COLUMNS` in the reason so
+    the harness can count it apart; an answer to a question the database cannot answer is wrong.
+    """
+    if declines:
+        return "wrong", "answered a question the database cannot answer"
+    reason = same_result(actual, expected, ordered)
+    if reason is None:
+        return "right", ""
+    if extra_columns_only(actual, expected, ordered):
+        return "right", f"{EXTRA_COLUMNS}: {reason}"
+    return "wrong", reason

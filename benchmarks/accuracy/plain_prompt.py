@@ -24,7 +24,7 @@ from nlsql_server.exceptions import NlsqlError
 from nlsql_server.services import Services
 from nlsql_server.settings import Settings
 
-from .compare import extra_columns_only, same_result
+from .compare import judge
 from .questions import Question
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def _file(services: Services, q: Question) -> Path:
 
 async def answer(services: Services, q: Question, engine: str = ENGINE) -> Outcome:
     """One question asked plainly, judged like `run.answer` judges the engines."""
-    from .run import EXTRA_COLUMNS, ROW_LIMIT, Outcome
+    from .run import ROW_LIMIT, Outcome
 
     db = services.registry.get(q.database)
     expected = [] if q.declines else db.execute(q.gold_sql, ROW_LIMIT).rows
@@ -89,10 +89,5 @@ async def answer(services: Services, q: Question, engine: str = ENGINE) -> Outco
         seconds = time.perf_counter() - started
         return Outcome(q, engine, "error", f"{exc.code}: {exc.message}", sql, seconds=seconds)
     seconds = time.perf_counter() - started
-    if q.declines:
-        reason: str | None = "answered a question the database cannot answer"
-    else:
-        reason = same_result(rows, expected, q.ordered)
-        if reason and extra_columns_only(rows, expected, q.ordered):
-            reason = f"{EXTRA_COLUMNS}: {reason}"
-    return Outcome(q, engine, "wrong" if reason else "right", reason or "", sql, engine, seconds)
+    verdict, reason = judge(rows, expected, q.ordered, q.declines)
+    return Outcome(q, engine, verdict, reason, sql, engine, seconds)

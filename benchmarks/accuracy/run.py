@@ -9,7 +9,9 @@ check, execution); the gold SQL runs on the same database, and the two result se
 (`compare.py`). Every answer gets one verdict:
 
 - right: the result agrees with the gold result, or the engine declined a question the
-  database cannot answer (`expect = "decline"`);
+  database cannot answer (`expect = "decline"`), or the result is the gold result plus columns
+  of its own (same rows, each gold column among the answer's: an id, the measure ranked by);
+  those are counted apart (`+cols %`) so the strict figure is acc % minus +cols %;
 - wrong (confidently wrong): the engine answered with SQL and the result differs from gold, or
   it answered a question it should have declined: the worst outcome, a plausible wrong table;
 - declined: the engine said it cannot answer (`cannot_answer`) a question that has an answer;
@@ -37,14 +39,12 @@ from nlsql_server.services import Services
 from nlsql_server.settings import Settings
 
 from . import clinic, plain_prompt
-from .compare import extra_columns_only, same_result
+from .compare import EXTRA_COLUMNS, judge
 from .questions import Question, load
 
 #: Rows an answer may hold: listings ("orders above 8000") are compared whole.
 ROW_LIMIT = 1_000_000
 VERDICTS = ("right", "wrong", "declined", "error")
-#: How a miss is marked whose result is the gold result plus columns (still counted wrong).
-EXTRA_COLUMNS = "extra columns only"
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,11 @@ class Outcome:
     @property
     def correct(self) -> bool:
         return self.verdict == "right"
+
+    @property
+    def extra_columns(self) -> bool:
+        """Right, with columns the gold result does not have."""
+        return self.correct and self.reason.startswith(EXTRA_COLUMNS)
 
 
 def services_for(data_dir: Path | None, questions: Iterable[Question] = ()) -> Services:
@@ -98,21 +103,15 @@ async def answer(services: Services, q: Question, engine: str) -> Outcome:
         seconds = time.perf_counter() - started
         return Outcome(q, engine, "error", f"{exc.code}: {exc.message}", seconds=seconds)
     seconds = time.perf_counter() - started
-    if q.declines:
-        reason: str | None = "answered a question the database cannot answer"
-    else:
-        reason = same_result(got["rows"], expected, q.ordered)
-        if reason and extra_columns_only(got["rows"], expected, q.ordered):
-            reason = f"{EXTRA_COLUMNS}: {reason}"
-    verdict = "wrong" if reason else "right"
-    return Outcome(q, engine, verdict, reason or "", got["sql"], got["engine"], seconds)
+    verdict, reason = judge(got["rows"], expected, q.ordered, q.declines)
+    return Outcome(q, engine, verdict, reason, got["sql"], got["engine"], seconds)
 
 
 def _share(outcomes: list[Outcome], verdict: str) -> float:
     return 100 * sum(o.verdict == verdict for o in outcomes) / len(outcomes) if outcomes else 0.0
 
 
-HEADER = "  " + " " * 22 + "     right  acc %  wrong %  decl %  err %  med s"
+HEADER = "  " + " " * 22 + "     right  acc %  wrong %  decl %  err %  med s  +cols %"
 
 
 def _line(label: str, outcomes: list[Outcome]) -> str:
@@ -122,8 +121,13 @@ def _line(label: str, outcomes: list[Outcome]) -> str:
     return (
         f"  {label:<22} {right:>4}/{len(outcomes):<4} {_share(outcomes, 'right'):6.1f}"
         f" {_share(outcomes, 'wrong'):8.1f} {_share(outcomes, 'declined'):7.1f}"
-        f" {_share(outcomes, 'error'):6.1f} {median:6.2f}"
+        f" {_share(outcomes, 'error'):6.1f} {median:6.2f} {_extra_share(outcomes):8.1f}"
     )
+
+
+def _extra_share(outcomes: list[Outcome]) -> float:
+    """The share scored right only because extra columns are allowed (`compare`)."""
+    return 100 * sum(o.extra_columns for o in outcomes) / len(outcomes) if outcomes else 0.0
 
 
 def _groups(outcomes: list[Outcome], key: str) -> dict[str, list[Outcome]]:
@@ -159,12 +163,10 @@ def report(outcomes: list[Outcome], show_misses: bool) -> None:
             print(" answered by")
             for name in sorted(answered):
                 print(_line(name, answered[name]))
-        wrong = [o for o in done if o.verdict == "wrong"]
-        extra = sum(o.reason.startswith(EXTRA_COLUMNS) for o in wrong)
+        extra = sum(o.extra_columns for o in done)
         if extra:
-            print(
-                f" of the {len(wrong)} confidently wrong, {extra} hold the gold result plus columns"
-            )
+            right = sum(o.correct for o in done)
+            print(f" of the {right} right, {extra} hold the gold result plus columns (+cols %)")
         misses = [o for o in done if not o.correct]
         if show_misses and misses:
             print(f" misses ({len(misses)}), confidently wrong first")

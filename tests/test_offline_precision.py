@@ -196,3 +196,9 @@ def test_who_are_the_value_lists_the_rows_holding_it(samples):
     rows = retail.ask("who are the regional directors?")
     gold = "SELECT * FROM employees WHERE title = 'Regional Director' ORDER BY employee_id"
     assert rows == retail.gold(gold)
+
+
+def test_a_column_asked_for_and_not_shown_is_a_decline(samples):
+    """The customers' emails were asked for beside the counts: names alone answer another question."""
+    declined = _declines(samples["retail"], "number of orders for each customer, with their email")
+    assert "email" in declined.message

@@ -9,7 +9,7 @@ reading goes wrong, and any doubt found becomes a `CannotAnswer` that says what 
 - "how much" gets an amount (a SUM or an average of a number), never a count or a listing;
 - the grain asked for is the grain grouped by: not a table's rows beside one of its own columns;
 - a listing asked for stays rows: a bare number column is not silently added up;
-- every table named is read by the answer;
+- every table named is read by the answer, every column named is shown or used by it;
 - a value is not read across a column's name ("Sonoma county" is the county, or the value);
 - nothing is counted per group through a link table (the groups with none would be lost).
 """
@@ -22,7 +22,7 @@ from ...exceptions import CannotAnswer
 from .linking import Role
 from .plan import Filter, Plan
 from .reading import Reading
-from .schema_index import SchemaIndex, TableLink, ValueLink
+from .schema_index import ColumnLink, SchemaIndex, TableLink, ValueLink
 from .words import event_word, lemma, name_words, phrase_words
 
 #: Words a question may hold that change nothing: light verbs ("came through", "brought in"),
@@ -135,6 +135,35 @@ def tables_used(plan: Plan, reading: Reading, index: SchemaIndex) -> str | None:
     return "the answer leaves out " + ", ".join(f"“{w}”" for w in named)
 
 
+def columns_used(plan: Plan, reading: Reading, index: SchemaIndex) -> str | None:
+    """A column the question names ("show their last name", "with its description") that the
+    answer neither shows nor reads was asked for and silently dropped.
+
+    Date columns are left out: an event verb names one ("placed", "hired") without asking for it;
+    so is a word naming a column the answer uses ("rated PG-13": rating, "a king bed": bedType).
+    """
+    used = set(_plan_columns(plan, index))
+    used_words = {event_word(w) for _, column in used for w in name_words(column)}
+    named = [
+        m.text
+        for m in reading.mentions
+        if m.role is Role.SCHEMA
+        and m.links
+        and all(isinstance(link, ColumnLink) for link in m.links)
+        and not {(link.table, link.column) for link in m.links if isinstance(link, ColumnLink)}
+        & used
+        and not any(
+            isinstance(link, ColumnLink) and index.column(link.table, link.column).kind == "date"
+            for link in m.links
+        )
+        and not {m.text.lower(), lemma(m.text)} & IGNORABLE
+        and not all(_names_schema(w, used_words) for w in phrase_words(m.text))
+    ]
+    if not named:
+        return None
+    return "the answer does not show " + ", ".join(f"“{w}”" for w in dict.fromkeys(named))
+
+
 def values_whole(plan: Plan, reading: Reading, index: SchemaIndex) -> str | None:
     """ "Sonoma county": a value ending in a column's name whose first words are a value of that
     column reads two ways (the value as typed, or the county Sonoma)."""
@@ -173,6 +202,7 @@ CHECKS: tuple[Check, ...] = (
     grain_kept,
     listing_kept,
     tables_used,
+    columns_used,
     values_whole,
     groups_whole,
 )
@@ -193,6 +223,31 @@ def _plan_tables(plan: Plan) -> Iterator[str]:
         yield plan.measure.table
     for f in plan.filters + plan.conditions:
         yield from _filter_tables(f)
+
+
+def _plan_columns(plan: Plan, index: SchemaIndex) -> Iterator[tuple[str, str]]:
+    """Every (table, column) the answer shows or reads: a listing shows all its table's."""
+    measure = plan.measure
+    if measure is None and not plan.dims:
+        yield from ((plan.root, c.name) for c in index.tables[plan.root].table.columns)
+    if measure is not None and measure.column is not None:
+        yield measure.table, measure.column
+    if plan.sort is not None:
+        yield plan.sort
+    for d in plan.dims:
+        if d.column is not None:
+            yield d.table, d.column
+        if d.kind == "entity":
+            yield from ((d.table, c) for c in index.tables[d.table].label)
+    for f in plan.filters + plan.conditions:
+        yield from _filter_columns(f)
+
+
+def _filter_columns(f: Filter) -> Iterator[tuple[str, str]]:
+    if f.column:
+        yield f.table, f.column
+    for inner in f.inner:
+        yield from _filter_columns(inner)
 
 
 def _filter_tables(f: Filter) -> Iterator[str]:

@@ -133,3 +133,11 @@ def test_a_number_that_happens_to_sit_in_a_wider_answer_is_not_the_count() -> No
     # "how many customers?" answered with a listing whose only row has the id 42
     assert compare.judge([(42, "Anna")], [(42,)], False, False)[0] == "wrong"
     assert compare.judge([("Physics", 1000)], [("Physics",)], False, False)[0] == "right"
+
+
+def test_a_first_and_last_name_shown_as_one_column_is_right_and_told_apart() -> None:
+    gold = [("Steven", "King", 24000)]
+    verdict, reason = compare.judge([("Steven King", 24000)], gold, False, False)
+    assert verdict == "right" and reason.startswith(compare.EXTRA_COLUMNS)
+    assert compare.judge([("Steven King",)], [("Steven", "King")], False, False)[0] == "right"
+    assert compare.judge([("Steven Kong", 24000)], gold, False, False)[0] == "wrong"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from .adjectives import read_adjectives
 from .linking import Mention, Role
 from .schema_index import (
     ColumnLink,
@@ -109,6 +110,7 @@ class Reading:
 
 def read(mentions: list[Mention], index: SchemaIndex) -> Reading:
     """Assign a role to every mention, noting problems (unknown words where values belong)."""
+    mentions = read_adjectives(mentions, index)
     reader = _Reader(Reading([m for m in mentions if m.role is not Role.FILLER]), index, mentions)
     reader.run()
     _rank_earlier_table(reader.reading)

@@ -50,6 +50,11 @@ class Shaper(Groups):
             year = Mention(Role.GRAIN, 0, 0, "year", value="year")
             dims.append(self._time(root, measure, year))  # "compare 2024 and 2025"
         sort = self._sort(root, measure, dims)
+        own_rows = sort is None and self._own_rows(measure, dims)
+        if own_rows:
+            assert measure is not None and measure.column is not None
+            sort, ranked = (measure.table, measure.column), self._order(dims)
+            dims = []
         if sort is not None:
             measure = None
         if (
@@ -75,7 +80,9 @@ class Shaper(Groups):
             if not conditions and not dims:
                 self._fail("I could not tell which part to take the percentage of.")
         order, limit = self._order(dims)
-        if sort is not None:
+        if own_rows:
+            order, limit = ranked
+        elif sort is not None:
             order, limit = cast(Literal["asc", "desc"], reading.order), reading.limit
         if outer is not None:
             order, limit = None, None
@@ -131,6 +138,17 @@ class Shaper(Groups):
         ):
             return None
         return measure.table, measure.column
+
+    def _own_rows(self, measure: Measure | None, dims: list[Dimension]) -> bool:
+        """ "the priciest wine" where wines have no key: each row's own price, not a sum over
+        the rows that share a name. Rows of a table with a key keep their per-key groups."""
+        if measure is None or measure.column is None or measure.term is not None:
+            return False
+        if any(m.aggregate for m in self.reading.measures) or not self.reading.order:
+            return False
+        if len(dims) != 1 or dims[0].kind != "entity" or dims[0].table != measure.table:
+            return False
+        return not self.index.tables[measure.table].table.primary_key
 
     def joins(
         self, root: str, measure: Measure | None, dims: list[Dimension], filters: list[Filter]

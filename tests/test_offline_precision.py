@@ -202,3 +202,42 @@ def test_a_column_asked_for_and_not_shown_is_a_decline(samples):
     """The customers' emails were asked for beside the counts: names alone answer another question."""
     declined = _declines(samples["retail"], "number of orders for each customer, with their email")
     assert "email" in declined.message
+
+
+SUPERLATIVES = [
+    # an adjective after a rank word, or a superlative, names the noun's price column
+    ("retail", "which is our most expensive product",
+     "SELECT product_name, unit_price FROM products ORDER BY unit_price DESC LIMIT 1"),
+    ("retail", "the 3 priciest products",
+     "SELECT product_name, unit_price FROM products ORDER BY unit_price DESC LIMIT 3"),
+    ("retail", "the 4 cheapest products",
+     "SELECT product_name, unit_price FROM products ORDER BY unit_price, product_name LIMIT 4"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("database", "question", "gold"), SUPERLATIVES, ids=[q for _, q, _ in SUPERLATIVES]
+)
+def test_a_superlative_adjective_ranks_by_the_column_it_names(samples, database, question, gold):
+    db = samples[database]
+    assert db.ask(question) == db.gold(gold)
+
+
+def test_a_superlative_picks_the_column_of_the_noun_it_qualifies(traps):
+    """Rooms have a rate and bookings none: "priciest room" is the room's rate, not a sum."""
+    rows = traps.ask("what is the priciest room")
+    assert [r[0] for r in rows] == ["Harbour breeze"]
+
+
+def test_rows_of_a_table_without_a_key_rank_by_their_own_value(traps):
+    """Wine names repeat in a table with no key: each wine is a row, not a sum over its name."""
+    with sqlite3.connect(traps.db.path) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bottles (label TEXT NOT NULL, price REAL)")
+        conn.execute("DELETE FROM bottles")
+        conn.executemany(
+            "INSERT INTO bottles VALUES (?, ?)", [("Red", 30.0), ("Red", 25.0), ("White", 40.0)]
+        )
+    conn.close()
+    bottles = _open("bottles", traps.db.path, Glossary())
+    rows = bottles.ask("which bottle has the highest price?")
+    assert rows == [["White", 40.0]]

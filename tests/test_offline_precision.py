@@ -232,7 +232,7 @@ def test_a_superlative_picks_the_column_of_the_noun_it_qualifies(traps):
 def test_rows_of_a_table_without_a_key_rank_by_their_own_value(traps):
     """Wine names repeat in a table with no key: each wine is a row, not a sum over its name."""
     with sqlite3.connect(traps.db.path) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS bottles (label TEXT NOT NULL, price REAL)")
+        conn.execute("CREATE TABLE IF NOT EXISTS bottles (name TEXT NOT NULL, price REAL)")
         conn.execute("DELETE FROM bottles")
         conn.executemany(
             "INSERT INTO bottles VALUES (?, ?)", [("Red", 30.0), ("Red", 25.0), ("White", 40.0)]

@@ -63,6 +63,8 @@ CREATE TABLE wines (wine_id INTEGER PRIMARY KEY, wine_name TEXT NOT NULL, county
 CREATE TABLE labels (label_id INTEGER PRIMARY KEY, label_name TEXT NOT NULL);
 CREATE TABLE wine_labels (wine_id INTEGER NOT NULL REFERENCES wines (wine_id),
     label_id INTEGER NOT NULL REFERENCES labels (label_id), PRIMARY KEY (wine_id, label_id));
+CREATE TABLE parcels (parcel_id INTEGER PRIMARY KEY, sent_on DATE NOT NULL, delivered_on DATE,
+    weight REAL NOT NULL);
 """
 
 
@@ -96,6 +98,11 @@ def traps(tmp_path_factory: pytest.TempPathFactory) -> Db:
         conn.executemany(
             "INSERT INTO wine_labels VALUES (?, ?)", [(i, 1 + i % 2) for i in range(1, 31)]
         )
+        conn.executemany(
+            "INSERT INTO parcels VALUES (?, ?, ?, ?)",
+            [(i, f"2024-05-{i:02d}", None if i % 3 == 0 else f"2024-06-{i:02d}", 0.5 * i)
+             for i in range(1, 25)],
+        )  # fmt: skip
     conn.close()
     return _open("traps", path, Glossary())
 
@@ -241,3 +248,29 @@ def test_rows_of_a_table_without_a_key_rank_by_their_own_value(traps):
     bottles = _open("bottles", traps.db.path, Glossary())
     rows = bottles.ask("which bottle has the highest price?")
     assert rows == [["White", 40.0]]
+
+
+EMPTY = [
+    # a negated event or link whose column may be empty asks for the rows where it is
+    ("how many parcels have not been delivered yet",
+     "SELECT COUNT(*) FROM parcels WHERE delivered_on IS NULL"),
+    ("which parcels were never delivered",
+     "SELECT * FROM parcels WHERE delivered_on IS NULL ORDER BY parcel_id"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("question", "gold"), EMPTY, ids=[q for q, _ in EMPTY])
+def test_a_negated_event_is_an_empty_date_column(traps, question, gold):
+    assert traps.ask(question) == traps.gold(gold)
+
+
+def test_a_missing_link_is_an_empty_key(samples):
+    retail = samples["retail"]
+    rows = retail.ask("which employees have no manager")
+    assert rows == retail.gold("SELECT * FROM employees WHERE manager_id IS NULL ORDER BY 1")
+
+
+def test_the_heaviest_parcel_is_the_one_of_greatest_weight(traps):
+    assert traps.ask("the 2 heaviest parcels") == traps.gold(
+        "SELECT parcel_id, weight FROM parcels ORDER BY weight DESC, parcel_id LIMIT 2"
+    )

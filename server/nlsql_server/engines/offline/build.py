@@ -260,6 +260,8 @@ def _condition(f: Filter, index: SchemaIndex) -> exp.Expr:
         )
     if f.kind == "compare":
         return _COMPARE[f.op](this=target, expression=_number(f.number))
+    if f.kind == "empty":
+        return exp.Is(this=target, expression=exp.Null())
     if f.kind == "years" and f.months is not None:
         return _months(target, f.years[0], f.months)
     if f.kind == "years":

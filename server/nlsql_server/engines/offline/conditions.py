@@ -38,6 +38,7 @@ class Conditions(Resolver):
             root_of_term = term_root(link.term, self.index)
             filters.append(Filter("term", root_of_term, negated=negated, term=link.term))
         filters += [self._comparison(root, c) for c in self.reading.comparisons]
+        filters += [Filter("empty", table, name) for table, name in self.reading.empty]
         periods = self._periods(root, measure)
         related = [self._related(root, m, periods) for m in self.reading.absent]
         present = self.reading.present

@@ -98,7 +98,7 @@ FILLERS = frozenset({
     "value", "amount", "number", "new", "sold", "placed", "made", "bought", "spent", "generated",
     "earned", "received", "signed", "issued", "data", "record", "row", "breakdown",
     "distribution", "trend", "over", "time", "chart", "plot", "graph", "rank", "ranked",
-    "ranking", "sorted", "order", "ever", "currently", "current", "exist", "existing"
+    "ranking", "sorted", "order", "ever", "currently", "current", "exist", "existing", "yet"
 })  # fmt: skip
 
 

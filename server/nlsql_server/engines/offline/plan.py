@@ -70,10 +70,10 @@ class Dimension:
 @dataclass(frozen=True)
 class Filter:
     """A condition: a column among values, a span of years or dates, a glossary term's filter,
-    a comparison with a number, or related rows: none ("never ordered", `negated`) or some
+    a comparison with a number, an empty column (NULL: "not yet shipped"), or related rows: none ("never ordered", `negated`) or some
     ("which vendors have overdue invoices")."""
 
-    kind: Literal["value", "years", "term", "span", "compare", "related"]
+    kind: Literal["value", "years", "term", "span", "compare", "related", "empty"]
     table: str
     column: str = ""
     values: tuple[str, ...] = ()
@@ -100,6 +100,8 @@ class Filter:
             return f"{self.table}.{self.column} from {self.span[0]} to before {self.span[1]}"
         if self.kind == "compare":
             return f"{self.table}.{self.column} {self.op} {self.number:g}"
+        if self.kind == "empty":
+            return f"{self.table}.{self.column} is empty"
         if self.kind == "related":
             inner = " with " + " and ".join(f.describe() for f in self.inner) if self.inner else ""
             return f"{'no' if self.negated else 'some'} {self.other}{inner}"

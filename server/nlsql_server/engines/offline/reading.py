@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from .adjectives import read_adjectives
 from .linking import Mention, Role
+from .nulls import empty_column
 from .schema_index import (
     ColumnLink,
     SchemaIndex,
@@ -90,6 +91,8 @@ class Reading:
     comparisons: list[Comparison] = field(default_factory=list)
     #: Rows that must have none of these ("never ordered", "without invoices"); None: unnamed.
     absent: list[Mention | None] = field(default_factory=list)
+    #: Columns that must be empty, as (table, column): "never shipped", "no manager" (`nulls`).
+    empty: list[tuple[str, str]] = field(default_factory=list)
     #: Rows that must have some of these ("which vendors have overdue invoices"); set by shape.
     present: Mention | None = None
     #: "share", "percentage": the measure as a percentage of its total.
@@ -166,13 +169,26 @@ class _Reader:
             self.reading.ignored += [m.text for m in self.seq[i + 1 : j] if m.role is Role.UNKNOWN]
             self.consumed.update(range(i + 1, j))
             return
+        named = next((m for m in self.seq[i + 1 :] if m.role not in (Role.PREP, Role.AND)), None)
+        if named is not None and not (named.links and _is_filter(named)) and self._empty(named):
+            return
         if target is None and self.seq[i].text.lower() in ("never", "without"):
             self.reading.absent.append(None)  # "products never sold": the rows that name them
             return
-        target = next((m for m in self.seq[i + 1 :] if m.role not in (Role.PREP, Role.AND)), None)
+        target = named
         if target is None or target.role is not Role.SCHEMA or not _is_filter(target):
             what = f"“{self.seq[i].text} {target.text}”" if target else f"“{self.seq[i].text}”"
             self.reading.problems.append(f"{what} (only values such as a status can be negated)")
+
+    def _empty(self, target: Mention) -> bool:
+        """ "not yet shipped", "no manager": a nullable column of a table named, left empty."""
+        named = {link.table for m in self.seq for link in m.links if isinstance(link, TableLink)}
+        found = empty_column(target.text, named, self.index)
+        if found is None:
+            return False
+        self.reading.empty.append(found)
+        self.consumed.add(self.seq.index(target))
+        return True
 
     def _group(self, i: int) -> int:
         """After "per"/"by"/"which": dimensions joined by "and", or the measure of "top N x by y"."""

@@ -274,3 +274,24 @@ def test_the_heaviest_parcel_is_the_one_of_greatest_weight(traps):
     assert traps.ask("the 2 heaviest parcels") == traps.gold(
         "SELECT parcel_id, weight FROM parcels ORDER BY weight DESC, parcel_id LIMIT 2"
     )
+
+
+def test_a_listing_with_their_parent_shows_its_name(samples):
+    retail = samples["retail"]
+    rows = retail.ask("list the employees with their region")
+    gold = (
+        "SELECT e.*, r.region_name FROM employees e JOIN regions r ON r.region_id = e.region_id "
+        "ORDER BY e.employee_id"
+    )
+    assert rows == retail.gold(gold)
+
+
+def test_a_listing_with_a_parent_that_may_be_missing_is_a_decline(samples):
+    """An inner join would drop the accounts of no department: declined, not cut short."""
+    _declines(samples["finance"], "show the accounts with their department")
+
+
+def test_a_listing_with_their_number_column_lists_it(samples):
+    finance = samples["finance"]
+    rows = finance.ask("list the overdue invoices with their amount")
+    assert rows == finance.gold("SELECT * FROM invoices WHERE status = 'overdue' ORDER BY 1")

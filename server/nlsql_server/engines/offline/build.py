@@ -112,6 +112,14 @@ def _measure_name(plan: Plan) -> str:
 def _listing(select: exp.Select, plan: Plan, index: SchemaIndex) -> exp.Select:
     table = index.tables[plan.root].table
     select = select.select(*(column(plan.root, c.name) for c in table.columns), copy=False)
+    own = {c.name.lower() for c in table.columns}
+    for shown in plan.shown:
+        facts = index.tables[shown]
+        for name in facts.label or tuple(facts.table.primary_key):
+            value: exp.Expr = column(shown, name)
+            if name.lower() in own:  # two `name` columns: say whose this one is
+                value = exp.alias_(value, identifier(f"{facts.singular}_{name}"), copy=False)
+            select = select.select(value, copy=False)
     if plan.distinct:
         select = select.distinct(copy=False)
     keys = table.primary_key or [table.columns[0].name]

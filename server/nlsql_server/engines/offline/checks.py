@@ -230,6 +230,7 @@ def _plan_columns(plan: Plan, index: SchemaIndex) -> Iterator[tuple[str, str]]:
     measure = plan.measure
     if measure is None and not plan.dims:
         yield from ((plan.root, c.name) for c in index.tables[plan.root].table.columns)
+        yield from ((t, c) for t in plan.shown for c in index.tables[t].label)
     if measure is not None and measure.column is not None:
         yield measure.table, measure.column
     if plan.sort is not None:

@@ -147,6 +147,8 @@ class Plan:
     conditions: tuple[Filter, ...] = ()
     #: A listing's rows in order of this (table, column), for "the 5 highest fees".
     sort: tuple[str, str] | None = None
+    #: Tables whose names a listing shows beside each row: "the products with their category".
+    shown: tuple[str, ...] = ()
     confidence: float = 1.0
     ignored: tuple[str, ...] = field(default_factory=tuple)
     #: Words neither placed nor ignored on purpose (a lead-in): `auto` asks the LLM instead.
@@ -156,6 +158,8 @@ class Plan:
         """One sentence: "Sum of orders.total_amount per customer, highest first, top 5." """
         if self.measure is None:
             text = f"Rows of {self.root}"
+            if self.shown:
+                text += " with their " + " and ".join(self.shown)
             if self.sort is not None:
                 text += f" by {self.sort[0]}.{self.sort[1]}"
         else:

@@ -38,7 +38,10 @@ class Shaper(Groups):
         self.doubts += sum(1 for m in reading.mentions if m.value == "near")
         outer = self._regroup()
         measure = self._measure()
-        root = measure.table if measure else self._listed_table()
+        if measure is not None and self._listed_with(measure):
+            root, measure = measure.table, None  # "the 2008 zinfandels with their prices"
+        else:
+            root = measure.table if measure else self._listed_table()
         having = self._having(measure)
         dims = self._dims(root, measure)
         if measure is None and dims and reading.order:
@@ -86,7 +89,8 @@ class Shaper(Groups):
             order, limit = cast(Literal["asc", "desc"], reading.order), reading.limit
         if outer is not None:
             order, limit = None, None
-        tree = self.joins(root, measure, dims, filters + conditions)
+        shown = self._shown(root) if measure is None and not dims else ()
+        tree = self.joins(root, measure, dims, filters + conditions, shown)
         if tree.fans_out and measure is not None and measure.aggregate in ("sum", "avg"):
             measure = self._rebase(measure, tree)
             root = measure.table
@@ -105,7 +109,7 @@ class Shaper(Groups):
                     filters=tuple(filters), order=order, limit=limit, distinct=tree.fans_out,
                     confidence=round(confidence, 2), ignored=tuple(reading.ignored),
                     having=having, outer=outer, share=reading.share,
-                    conditions=tuple(conditions), sort=sort)  # fmt: skip
+                    conditions=tuple(conditions), sort=sort, shown=shown)  # fmt: skip
 
     def _nested(self, measure: Measure, dims: list[Dimension]) -> tuple[str | None, Measure]:
         """ "average revenue per customer": the average of per-customer sums, not of orders."""
@@ -150,10 +154,47 @@ class Shaper(Groups):
             return False
         return not self.index.tables[measure.table].table.primary_key
 
+    def _listed_with(self, measure: Measure) -> bool:
+        """ "the zinfandels with their prices": a number column after "with", with no aggregate
+        word, no group and no rank, is shown beside each row, not added up."""
+        reading = self.reading
+        if measure.column is None or measure.term is not None or len(reading.measures) != 1:
+            return False
+        if reading.order or reading.dims or reading.ranked or reading.share:
+            return False
+        if any(m.role is Role.AGG for m in reading.mentions):
+            return False
+        seq, asked = reading.mentions, reading.measures[0].mention
+        at = seq.index(asked) if asked in seq else 0
+        return at > 0 and seq[at - 1].role is Role.PREP and seq[at - 1].text.lower() == "with"
+
+    def _shown(self, root: str) -> tuple[str, ...]:
+        """ "the products with their category": a table named after "with" (or "and") that each
+        listed row refers to by a required key is shown by its name beside the row."""
+        seq = self.reading.mentions
+        shown: list[str] = []
+        for at, m in enumerate(seq[1:], start=1):
+            before = seq[at - 1]
+            joined = before.role is Role.AND or (
+                before.role is Role.PREP and before.text.lower() == "with"
+            )
+            tables = [link.table for link in m.links if isinstance(link, TableLink)]
+            if not joined or m.role is not Role.SCHEMA or len(tables) != 1 or tables[0] == root:
+                continue
+            path = self.index.graph.paths(root).get(tables[0])
+            if path and all(e.many_to_one and not e.nullable for e in path[1]):
+                shown.append(tables[0])
+        return tuple(dict.fromkeys(shown))
+
     def joins(
-        self, root: str, measure: Measure | None, dims: list[Dimension], filters: list[Filter]
+        self,
+        root: str,
+        measure: Measure | None,
+        dims: list[Dimension],
+        filters: list[Filter],
+        shown: tuple[str, ...] = (),
     ) -> JoinTree:
-        tables = {d.table for d in dims} | {f.table for f in filters}
+        tables = {d.table for d in dims} | {f.table for f in filters} | set(shown)
         if measure is not None and measure.term is not None:
             tables |= expression_tables(measure.term, self.index, with_value=measure.value is None)
         tree = self.index.graph.tree(root, tables)

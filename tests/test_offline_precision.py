@@ -295,3 +295,14 @@ def test_a_listing_with_their_number_column_lists_it(samples):
     finance = samples["finance"]
     rows = finance.ask("list the overdue invoices with their amount")
     assert rows == finance.gold("SELECT * FROM invoices WHERE status = 'overdue' ORDER BY 1")
+
+
+def test_a_plural_value_naming_a_parent_row_lists_the_rows_that_refer_to_it(samples):
+    """ "the toys" names a category: the products of that category are listed."""
+    retail = samples["retail"]
+    rows = retail.ask("which are the toys?")
+    gold = (
+        "SELECT p.* FROM products p JOIN categories c ON c.category_id = p.category_id "
+        "WHERE c.category_name = 'Toys' ORDER BY p.product_id"
+    )
+    assert rows == retail.gold(gold)

@@ -396,15 +396,25 @@ class Shaper(Groups):
         return link.table
 
     def _holders(self) -> str:
-        """ "who are the regional directors": a plural value names the rows that hold it, unless
-        it is the name of a row itself ("the programmers" in a table of jobs: whose job?)."""
+        """ "who are the regional directors": a plural value names the rows that hold it. When
+        it is the name of a row itself ("the programmers" in a table of jobs), the rows are
+        those of the one named table that refers to it ("employees", by their job's key)."""
         values = [m for m, negated in self.reading.values if not negated]
         links = [link for m in values for link in m.links if isinstance(link, ValueLink)]
         tables = {link.table for link in links}
-        named = any(link.column in self.index.tables[link.table].label for link in links)
-        if not values or len(tables) != 1 or named or not all(_plural(m) for m in values):
+        if not values or len(tables) != 1 or not all(_plural(m) for m in values):
             self._fail("I could not find anything to count, add up or list in the question.")
-        return tables.pop()
+        table = tables.pop()
+        if not any(link.column in self.index.tables[table].label for link in links):
+            return table
+        holders = [
+            child
+            for child, _ in self.index.graph.children(table)
+            if child != table and self.index.tables[child].label
+        ]
+        if len(set(holders)) != 1:
+            self._fail(f"I could not tell whose {table.replace('_', ' ')} “{values[0].text}” is.")
+        return holders[0]
 
     def _dims(self, root: str, measure: Measure | None) -> list[Dimension]:
         asked = list(self.reading.dims)

@@ -306,3 +306,37 @@ def test_a_plural_value_naming_a_parent_row_lists_the_rows_that_refer_to_it(samp
         "WHERE c.category_name = 'Toys' ORDER BY p.product_id"
     )
     assert rows == retail.gold(gold)
+
+
+def test_two_measures_of_one_table_are_shown_side_by_side(samples):
+    retail = samples["retail"]
+    rows = retail.ask("the number of orders and the average order value for each channel")
+    gold = (
+        "SELECT channel, COUNT(*), AVG(total_amount) FROM orders GROUP BY channel "
+        "ORDER BY 2 DESC, 1"
+    )
+    assert rows == retail.gold(gold)
+
+
+def test_two_measures_over_different_rows_are_a_decline(samples):
+    """Customers and orders per region need two separate counts: not one grouped query."""
+    _declines(samples["retail"], "number of customers and number of orders per region")
+
+
+def test_a_measure_named_beside_another_is_never_dropped(samples):
+    """Before, "total amount" was silently left out and only the count shown."""
+    declined = _declines(samples["retail"], "number of orders and total amount per country")
+    assert "total amount" in declined.message
+
+
+def test_the_new_plan_parts_are_kept_for_follow_ups(samples):
+    from nlsql_server.engines.offline.memory import dump, load
+    from nlsql_server.engines.offline.schema_index import index_for
+    from nlsql_server.engines.offline.words import tokenize
+
+    context = samples["retail"].context
+    index = index_for(context)
+    for question in ("the number of orders and the average order value for each channel",
+                     "list the employees with their region", "which employees have no manager"):  # fmt: skip
+        plan = ENGINE._plan(tokenize(question), index)
+        assert load(dump(plan), context.glossary, set(index.tables)) == plan

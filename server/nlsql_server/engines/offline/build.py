@@ -16,7 +16,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.generator import Generator
 
 from ...exceptions import CannotAnswer
-from .plan import Dimension, Filter, Plan
+from .plan import Dimension, Filter, Measure, Plan
 from .schema_index import SchemaIndex
 from .sqlnames import column, identifier
 
@@ -140,6 +140,12 @@ def _aggregate(select: exp.Select, plan: Plan, index: SchemaIndex) -> exp.Select
         select = select.group_by(*keys, copy=False)
     value = _share(plan, index) if plan.share else _measure(plan, index)
     select = select.select(exp.alias_(value, identifier(measure_name), copy=False), copy=False)
+    taken = {*names, measure_name}
+    for extra in plan.also:
+        name = extra.name if extra.name not in taken else f"{extra.name}_{len(taken)}"
+        taken.add(name)
+        value = _measure(plan, index, extra)
+        select = select.select(exp.alias_(value, identifier(name), copy=False), copy=False)
     if plan.outer is not None:
         return select
     by_measure = exp.Column(this=identifier(measure_name))
@@ -179,8 +185,9 @@ def _share(plan: Plan, index: SchemaIndex) -> exp.Expr:
     return exp.Div(this=exp.Mul(this=hundred, expression=part), expression=divisor)
 
 
-def _measure(plan: Plan, index: SchemaIndex) -> exp.Expr:
-    measure = plan.measure
+def _measure(plan: Plan, index: SchemaIndex, measure: Measure | None = None) -> exp.Expr:
+    """The aggregate of `measure`, by default the plan's own."""
+    measure = measure or plan.measure
     assert measure is not None
     if measure.aggregate == "count_distinct":
         assert measure.column is not None

@@ -18,7 +18,7 @@ from .joins import Edge, JoinTree
 from .plan import Dimension, Filter, Measure, Plan
 
 #: Bumped when the stored form changes; other versions are not rebuilt.
-VERSION = 2
+VERSION = 3
 
 
 def dump(plan: Plan) -> dict[str, Any]:
@@ -74,18 +74,20 @@ def _filter(raw: dict[str, Any], glossary: Glossary) -> Filter:
     )
 
 
+def _measure(raw: dict[str, Any], glossary: Glossary) -> Measure:
+    value = raw["value"]
+    return Measure(
+        **raw
+        | {
+            "term": _term(raw["term"], glossary),
+            "value": sqlglot.parse_one(value) if value else None,
+        }
+    )
+
+
 def _plan(data: dict[str, Any], glossary: Glossary) -> Plan:
     raw_measure = data["measure"]
-    measure = None
-    if raw_measure is not None:
-        value = raw_measure["value"]
-        measure = Measure(
-            **raw_measure
-            | {
-                "term": _term(raw_measure["term"], glossary),
-                "value": sqlglot.parse_one(value) if value else None,
-            }
-        )
+    measure = None if raw_measure is None else _measure(raw_measure, glossary)
     joins = JoinTree(data["joins"]["root"], tuple(Edge(**e) for e in data["joins"]["edges"]))
     return Plan(
         root=data["root"],
@@ -103,4 +105,6 @@ def _plan(data: dict[str, Any], glossary: Glossary) -> Plan:
         share=data["share"],
         conditions=tuple(_filter(f, glossary) for f in data["conditions"]),
         sort=tuple(data["sort"]) if data["sort"] else None,
+        shown=tuple(data["shown"]),
+        also=tuple(_measure(m, glossary) for m in data["also"]),
     )

@@ -149,6 +149,9 @@ class Plan:
     sort: tuple[str, str] | None = None
     #: Tables whose names a listing shows beside each row: "the products with their category".
     shown: tuple[str, ...] = ()
+    #: More measures of the root's rows beside `measure`: "the number of orders and the average
+    #: order value per channel".
+    also: tuple[Measure, ...] = ()
     confidence: float = 1.0
     ignored: tuple[str, ...] = field(default_factory=tuple)
     #: Words neither placed nor ignored on purpose (a lead-in): `auto` asks the LLM instead.
@@ -163,7 +166,7 @@ class Plan:
             if self.sort is not None:
                 text += f" by {self.sort[0]}.{self.sort[1]}"
         else:
-            text = self.measure.describe()
+            text = " and ".join(m.describe() for m in (self.measure, *self.also))
             text = text[0].upper() + text[1:]
         if self.share:
             text = "Percentage of the " + text[0].lower() + text[1:]

@@ -13,6 +13,7 @@ from typing import Literal, cast
 
 from sqlglot import exp
 
+from ...exceptions import CannotAnswer
 from .groups import Groups, has_table, measure_term, table_of
 from .joins import JoinTree
 from .linking import Mention, Role
@@ -35,6 +36,7 @@ class Shaper(Groups):
 
     def plan(self) -> Plan:
         reading = self.reading
+        self.also: tuple[Measure, ...] = ()
         self.doubts += sum(1 for m in reading.mentions if m.value == "near")
         outer = self._regroup()
         measure = self._measure()
@@ -71,6 +73,8 @@ class Shaper(Groups):
             )
         if outer is None and measure is not None:
             outer, measure = self._nested(measure, dims)
+        if self.also and (sort is not None or outer is not None or having or not dims):
+            self._fail("I can show several measures side by side only per group, unranked.")
         if outer is not None and not dims:
             self._fail("I could not tell what to group by before taking the " + outer + ".")
         filters = self.filters(root, measure)
@@ -89,8 +93,10 @@ class Shaper(Groups):
             order, limit = cast(Literal["asc", "desc"], reading.order), reading.limit
         if outer is not None:
             order, limit = None, None
-        shown = self._shown(root) if measure is None and not dims else ()
-        tree = self.joins(root, measure, dims, filters + conditions, shown)
+        beside = self._shown(root) if measure is None and not dims else ()
+        tree = self.joins(root, measure, dims, filters + conditions, beside)
+        if self.also and tree.fans_out:
+            self._fail("Reaching the groups repeats rows, so measures side by side would be off.")
         if tree.fans_out and measure is not None and measure.aggregate in ("sum", "avg"):
             measure = self._rebase(measure, tree)
             root = measure.table
@@ -109,7 +115,8 @@ class Shaper(Groups):
                     filters=tuple(filters), order=order, limit=limit, distinct=tree.fans_out,
                     confidence=round(confidence, 2), ignored=tuple(reading.ignored),
                     having=having, outer=outer, share=reading.share,
-                    conditions=tuple(conditions), sort=sort, shown=shown)  # fmt: skip
+                    conditions=tuple(conditions), sort=sort, shown=beside,
+                    also=self.also)  # fmt: skip
 
     def _nested(self, measure: Measure, dims: list[Dimension]) -> tuple[str | None, Measure]:
         """ "average revenue per customer": the average of per-customer sums, not of orders."""
@@ -243,8 +250,13 @@ class Shaper(Groups):
         explicit = [m for m in self.reading.measures if m.aggregate or measure_term(m.mention)]
         asked = explicit or self.reading.measures
         if len({id(m.mention) for m in asked}) > 1:
-            shown = " and ".join(f"“{m.mention.text}”" for m in asked)
-            self._fail(f"I can answer one measure at a time; this asks for {shown}.")
+            side = self._side_by_side(asked)
+            if side is None:
+                shown = " and ".join(f"“{m.mention.text}”" for m in asked)
+                self._fail(f"I can answer one measure at a time; this asks for {shown}.")
+            assert side is not None
+            self.also = tuple(side[1:])
+            return side[0]
         if self.reading.distinct is not None:
             if asked and not explicit and not self.reading.share:
                 self.doubts += 1
@@ -272,6 +284,27 @@ class Shaper(Groups):
                 table = columns[0].table
                 return Measure("count", table, self.index.tables[table].singular + "_count")
         return None
+
+    def _side_by_side(self, asked: list[MeasureMention]) -> list[Measure] | None:
+        """ "the number of orders and the average order value": each measure named with its own
+        aggregate word or a glossary measure, all over the rows of one table and none with a filter of its own (that
+        would need one WHERE per column), are shown side by side. Otherwise None."""
+        reading = self.reading
+        if reading.distinct is not None or reading.share or reading.comparisons:
+            return None
+        if len({id(m.mention) for m in asked}) != len(asked) or not all(
+            m.aggregate or measure_term(m.mention) for m in asked
+        ):
+            return None
+        try:
+            measures = [self._measure_of(m) for m in asked]
+        except CannotAnswer:
+            return None
+        if len({m.table for m in measures}) != 1 or any(
+            m.term is not None and m.term.filter for m in measures
+        ):
+            return None
+        return measures
 
     def _distinct(self, m: Mention) -> Measure:
         """ "distinct countries": COUNT(DISTINCT country); "unique customers who ordered": the

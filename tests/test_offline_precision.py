@@ -340,3 +340,19 @@ def test_the_new_plan_parts_are_kept_for_follow_ups(samples):
                      "list the employees with their region", "which employees have no manager"):  # fmt: skip
         plan = ENGINE._plan(tokenize(question), index)
         assert load(dump(plan), context.glossary, set(index.tables)) == plan
+
+
+def test_nobody_asks_for_the_rows_nothing_refers_to(samples):
+    retail = samples["retail"]
+    rows = retail.ask("which products has no one ordered")
+    gold = (
+        "SELECT * FROM products p WHERE NOT EXISTS (SELECT 1 FROM order_items i "
+        "WHERE i.product_id = p.product_id) ORDER BY p.product_id"
+    )
+    assert rows == retail.gold(gold)
+
+
+def test_lines_of_a_document_are_its_items(samples):
+    retail = samples["retail"]
+    rows = retail.ask("how many order lines are there")
+    assert rows == retail.gold("SELECT COUNT(*) FROM order_items")

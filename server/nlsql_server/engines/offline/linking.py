@@ -75,7 +75,7 @@ _GRAMMAR: dict[tuple[str, ...], tuple[Role, str]] = {
     ("through",): (Role.RANGE, "to"),
     **{p: (Role.NEGATE, "") for p in [("not",), ("excluding",), ("exclude",), ("except",),
                                       ("without",), ("other", "than"), ("non",), ("never",),
-                                      ("no",)]},
+                                      ("no",), ("nobody",), ("no", "one")]},
     **{(w,): (Role.PREP, "") for w in ("in", "for", "during", "from", "at", "where", "within",
                                        "with", "inside")},
     **{(w,): (Role.AND, "") for w in ("and", "or")},

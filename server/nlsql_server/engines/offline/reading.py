@@ -172,7 +172,7 @@ class _Reader:
         named = next((m for m in self.seq[i + 1 :] if m.role not in (Role.PREP, Role.AND)), None)
         if named is not None and not (named.links and _is_filter(named)) and self._empty(named):
             return
-        if target is None and self.seq[i].text.lower() in ("never", "without"):
+        if target is None and self.seq[i].text.lower() in ("never", "without", "nobody", "no one"):
             self.reading.absent.append(None)  # "products never sold": the rows that name them
             return
         target = named

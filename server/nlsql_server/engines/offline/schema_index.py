@@ -39,6 +39,7 @@ SYNONYMS = {
     "vendor": "supplier", "unit": "quantity", "qty": "quantity", "dept": "department",
     "staff": "employee", "worker": "employee", "spend": "amount", "spending": "amount",
     "sell": "sale", "selling": "sale", "rep": "representative", "booking": "reservation",
+    "line": "item",
 }  # fmt: skip
 
 

@@ -356,3 +356,17 @@ def test_lines_of_a_document_are_its_items(samples):
     retail = samples["retail"]
     rows = retail.ask("how many order lines are there")
     assert rows == retail.gold("SELECT COUNT(*) FROM order_items")
+
+
+def test_what_we_earned_is_the_glossary_revenue(samples):
+    finance = samples["finance"]
+    rows = finance.ask("how much have we earned in 2025")
+    gold = (
+        "SELECT SUM(t.amount) FROM transactions t JOIN accounts a ON a.account_id = t.account_id "
+        "WHERE a.account_type = 'revenue' AND t.posted_on LIKE '2025-%'"
+    )
+    assert rows == finance.gold(gold)
+
+
+def test_what_we_made_without_a_revenue_in_the_glossary_is_a_decline(traps):
+    _declines(traps, "how much did we make in 2024")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .adjectives import read_adjectives
+from .earnings import read_earnings
 from .linking import Mention, Role
 from .nulls import empty_column
 from .schema_index import (
@@ -113,7 +114,7 @@ class Reading:
 
 def read(mentions: list[Mention], index: SchemaIndex) -> Reading:
     """Assign a role to every mention, noting problems (unknown words where values belong)."""
-    mentions = read_adjectives(mentions, index)
+    mentions = read_earnings(read_adjectives(mentions, index), index)
     reader = _Reader(Reading([m for m in mentions if m.role is not Role.FILLER]), index, mentions)
     reader.run()
     _rank_earlier_table(reader.reading)

@@ -370,3 +370,15 @@ def test_what_we_earned_is_the_glossary_revenue(samples):
 
 def test_what_we_made_without_a_revenue_in_the_glossary_is_a_decline(traps):
     _declines(traps, "how much did we make in 2024")
+
+
+def test_how_much_with_only_a_value_adds_up_that_tables_amount(samples):
+    """ "how much is overdue": the overdue invoices' amounts, per vendor when asked."""
+    finance = samples["finance"]
+    rows = finance.ask("how much is still overdue for each vendor")
+    gold = (
+        "SELECT v.vendor_name, SUM(i.amount) FROM invoices i JOIN vendors v "
+        "ON v.vendor_id = i.vendor_id WHERE i.status = 'overdue' GROUP BY v.vendor_id "
+        "ORDER BY 2 DESC, 1"
+    )
+    assert rows == finance.gold(gold)

@@ -273,6 +273,9 @@ class Shaper(Groups):
             return Measure("count", table, self.index.tables[table].singular + "_count")
         if counting and self.reading.absent and self.reading.tables:
             return self._count(self.reading.tables[0], "count")
+        amount = self._amount_of_values()
+        if amount is not None:
+            return amount
         ranked = self.reading.ranked
         if ranked is None and self.reading.asked_which and self.reading.dims:
             ranked = self.reading.dims[0]
@@ -284,6 +287,31 @@ class Shaper(Groups):
                 table = columns[0].table
                 return Measure("count", table, self.index.tables[table].singular + "_count")
         return None
+
+    def _amount_of_values(self) -> Measure | None:
+        """ "how much have we paid each vendor", "paid the most money to": an amount asked with
+        no measure named adds up the amount column of the one table whose value is the filter
+        (the paid invoices' amounts)."""
+        reading = self.reading
+        asked = any(
+            (m.role is Role.AGG and m.text.lower() == "how much") or m.text.lower() == "money"
+            for m in reading.mentions
+        )
+        if not asked or reading.measures:
+            return None
+        tables = {
+            link.table
+            for m, negated in reading.values
+            for link in m.links
+            if isinstance(link, ValueLink) and not negated
+        }
+        columns = {(t, self.index.tables[t].measure) for t in tables}
+        if len(columns) != 1:
+            return None
+        table, column = columns.pop()
+        if column is None:
+            return None
+        return Measure("sum", table, f"total_{column}", column=column)
 
     def _side_by_side(self, asked: list[MeasureMention]) -> list[Measure] | None:
         """ "the number of orders and the average order value": each measure named with its own

@@ -382,3 +382,10 @@ def test_how_much_with_only_a_value_adds_up_that_tables_amount(samples):
         "ORDER BY 2 DESC, 1"
     )
     assert rows == finance.gold(gold)
+
+
+def test_a_number_column_named_as_a_condition_holds_some(samples):
+    """Before, every order line was counted and the discount dropped."""
+    retail = samples["retail"]
+    rows = retail.ask("how many order items have a discount")
+    assert rows == retail.gold("SELECT COUNT(*) FROM order_items WHERE discount > 0")

@@ -34,10 +34,11 @@ IGNORABLE = frozenset({
     "only", "just", "really", "actually", "still", "single", "even", "exactly", "altogether",
     "counting", "break", "down", "popular", "kind", "sort", "please", "thanks", "thank",
     "hello", "hi", "hey", "ok", "okay", "ve", "ll", "re", "d", "s", "t", "m", "into", "onto",
-    "about", "also", "then", "again", "via",
+    "about", "also", "then", "again", "via", "include", "included", "includes", "including",
+    "contain", "contains", "contained",
 })  # fmt: skip
 #: Words for an amount of money ("worth", "owe", "earned") that a summed or averaged number
-#: column answers; with a count they are a condition ("employees who earn a commission").
+#: column answers; with a count, the verb of a condition ("employees who earn a commission").
 _AMOUNT_WORDS = frozenset({"income", "earnings", "money", "size", "worth", "takings", "figure",
                            "dollars", "euros", "owe", "owed", "cost", "costs", "pay", "paid",
                            "spend", "earn", "earned", "charge", "charged"})  # fmt: skip
@@ -71,7 +72,7 @@ def unplaced_words(plan: Plan, reading: Reading, index: SchemaIndex) -> str | No
         and m.text in reading.ignored
         and not {m.text.lower(), lemma(m.text)} & IGNORABLE
         and not _names_schema(m.text.lower(), names)
-        and not (m.text.lower() in _AMOUNT_WORDS and _sums_a_number(plan))
+        and not (m.text.lower() in _AMOUNT_WORDS and (_sums_a_number(plan) or _nonzero(plan)))
     ]
     if not lost:
         return None
@@ -211,6 +212,11 @@ CHECKS: tuple[Check, ...] = (
 def _sums_a_number(plan: Plan) -> bool:
     measure = plan.measure
     return measure is not None and measure.aggregate in ("sum", "avg", "min", "max")
+
+
+def _nonzero(plan: Plan) -> bool:
+    """A condition that a number column holds some: "employees who earn a commission"."""
+    return any(f.kind == "compare" and f.op == ">" and f.number == 0 for f in plan.filters)
 
 
 def _aggregate_said(reading: Reading) -> bool:

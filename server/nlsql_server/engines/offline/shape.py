@@ -24,6 +24,8 @@ from .schema_index import (
     ColumnLink,
     TableLink,
     ValueLink,
+    is_key,
+    is_numeric,
 )
 from .words import lemma, name_words, phrase_words
 
@@ -77,7 +79,7 @@ class Shaper(Groups):
             self._fail("I can show several measures side by side only per group, unranked.")
         if outer is not None and not dims:
             self._fail("I could not tell what to group by before taking the " + outer + ".")
-        filters = self.filters(root, measure)
+        filters = self.filters(root, measure) + self._nonzero(root, measure, dims)
         conditions: list[Filter] = []
         if reading.share:
             if measure is None:
@@ -287,6 +289,30 @@ class Shaper(Groups):
                 table = columns[0].table
                 return Measure("count", table, self.index.tables[table].singular + "_count")
         return None
+
+    def _nonzero(self, root: str, measure: Measure | None, dims: list[Dimension]) -> list[Filter]:
+        """ "how many bookings included kids", "employees who earn a commission": a number
+        column of the counted rows, named with no number, aggregate or group, is a condition
+        that it holds some (more than zero)."""
+        if measure is None or measure.aggregate != "count" or dims or measure.table != root:
+            return []
+        reading = self.reading
+        said = {id(m.mention) for m in reading.measures if m.aggregate}
+        said |= {id(m) for m in reading.dims}
+        said |= {id(c.subject) for c in reading.comparisons if c.subject is not None}
+        found = []
+        for m in reading.mentions:
+            if m.role is not Role.SCHEMA or id(m) in said or not m.links:
+                continue
+            if not all(isinstance(link, ColumnLink) and link.table == root for link in m.links):
+                continue
+            for link in m.links:
+                assert isinstance(link, ColumnLink)
+                facts = self.index.tables[root]
+                column = self.index.column(root, link.column)
+                if is_numeric(column) and not is_key(facts.table, column):
+                    found.append(Filter("compare", root, link.column, op=">", number=0.0))
+        return found
 
     def _amount_of_values(self) -> Measure | None:
         """ "how much have we paid each vendor", "paid the most money to": an amount asked with

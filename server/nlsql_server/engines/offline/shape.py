@@ -337,7 +337,8 @@ class Shaper(Groups):
         table, column = columns.pop()
         if column is None:
             return None
-        return Measure("sum", table, f"total_{column}", column=column)
+        name = column if name_words(column)[:1] == ("total",) else f"total_{column}"
+        return Measure("sum", table, name, column=column)
 
     def _side_by_side(self, asked: list[MeasureMention]) -> list[Measure] | None:
         """ "the number of orders and the average order value": each measure named with its own

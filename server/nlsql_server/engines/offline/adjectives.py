@@ -4,7 +4,8 @@ An adjective of size or cost stands for the number columns whose names say that 
 (expensive → price or cost, long → length, duration, pages or milliseconds, highest-paid →
 salary or wage, oldest → age). After a rank word ("most expensive", "highest paid") the
 adjective becomes a mention of those columns; a superlative ("priciest", "longest", "cheapest")
-is a rank word and that mention at once. Which column of which table is meant is left to
+is a rank word and that mention at once; "earliest" or "latest" before a date column is its
+minimum or maximum. Which column of which table is meant is left to
 `shape`, as for a column named outright; with no such column in the schema, nothing changes.
 """
 
@@ -35,11 +36,20 @@ SUPERLATIVE: dict[str, tuple[str, Quantity]] = {
 }  # fmt: skip
 
 
+#: Superlatives of time before a date column: "the earliest signup date" is its minimum.
+DATED = {"earliest": "min", "first": "min", "latest": "max", "last": "max", "newest": "max",
+         "recent": "max"}  # fmt: skip
+
+
 def read_adjectives(mentions: list[Mention], index: SchemaIndex) -> list[Mention]:
     """The mentions with each adjective that names columns of this schema read as them."""
     out: list[Mention] = []
     for position, m in enumerate(mentions):
         word = m.text.lower()
+        dated = word in DATED and m.role in (Role.UNKNOWN, Role.FILLER, Role.RANK)
+        if dated and _dates_next(mentions[position + 1 :], index):
+            out.append(Mention(Role.AGG, m.start, m.end, m.text, value=DATED[word]))
+            continue
         after_rank = bool(out) and out[-1].role is Role.RANK
         noun = _noun_tables(mentions[position + 1 :])
         if word in SUPERLATIVE and m.role in (Role.UNKNOWN, Role.RANK, Role.FILLER):
@@ -56,6 +66,17 @@ def read_adjectives(mentions: list[Mention], index: SchemaIndex) -> list[Mention
                 continue
         out.append(m)
     return out
+
+
+def _dates_next(rest: list[Mention], index: SchemaIndex) -> bool:
+    """Is the next schema word a date column, and only that?"""
+    following = next((m for m in rest if m.role is not Role.FILLER), None)
+    if following is None or following.role is not Role.SCHEMA or not following.links:
+        return False
+    return all(
+        isinstance(link, ColumnLink) and index.column(link.table, link.column).kind == "date"
+        for link in following.links
+    )
 
 
 def _noun_tables(rest: list[Mention]) -> set[str]:

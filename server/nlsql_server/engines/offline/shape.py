@@ -397,12 +397,24 @@ class Shaper(Groups):
         if term is not None:
             aggregate = asked.aggregate if asked.aggregate not in (None, "sum") else term.aggregate
             return Measure(cast(str, aggregate), term_root(term, self.index), name, term=term)
+        if asked.aggregate in ("min", "max") and self._dates(m):
+            # "the earliest signup date": the first of the dates
+            link = self._choose(m.links, self._anchor_tables(), what=f"“{m.text}”")
+            assert isinstance(link, ColumnLink)
+            return Measure(cast(str, asked.aggregate), link.table, name, column=link.column)
         if asked.aggregate == "count" or not is_measure_like(m, self.index):
             return self._table_measure(m, asked.aggregate, name, self._how_much(asked))
         link = self._choose(m.links, self._anchor_tables(), what=f"“{m.text}”")
         assert isinstance(link, ColumnLink)
         aggregate = asked.aggregate or self._implicit_aggregate()
         return Measure(aggregate, link.table, name, column=link.column)
+
+    def _dates(self, m: Mention) -> bool:
+        return bool(m.links) and all(
+            isinstance(link, ColumnLink)
+            and self.index.column(link.table, link.column).kind == "date"
+            for link in m.links
+        )
 
     def _implicit_aggregate(self) -> str:
         """A bare measure: "highest order amount" is MAX, "amount by country" a SUM."""

@@ -397,3 +397,17 @@ def test_earliest_and_latest_of_a_date_column_are_its_min_and_max(samples):
     assert retail.ask("earliest order date of the cancelled orders") == retail.gold(
         "SELECT MIN(order_date) FROM orders WHERE status = 'cancelled'"
     )
+
+
+def test_a_ranked_period_is_the_periods_in_order(samples):
+    """ "the worst quarter for revenue": revenue per quarter, lowest first, one row."""
+    finance = samples["finance"]
+    rows = finance.ask("the worst quarter for revenue in 2024")
+    gold = (
+        "SELECT strftime('%Y', t.posted_on) || '-Q' || ((strftime('%m', t.posted_on) + 2) / 3), "
+        "SUM(t.amount) FROM transactions t JOIN accounts a ON a.account_id = t.account_id "
+        "WHERE a.account_type = 'revenue' AND t.posted_on LIKE '2024-%' GROUP BY 1 ORDER BY 2 "
+        "LIMIT 1"
+    )
+    got, want = rows[0], finance.gold(gold)[0]
+    assert got[0] == want[0] and got[1] == pytest.approx(want[1])

@@ -254,6 +254,9 @@ class _Reader:
         elif _is_dimension(seq[j], self.index) and seq[j].role is Role.SCHEMA:
             reading.ranked = seq[j]
             self.consumed.add(j)
+        elif seq[j].role is Role.GRAIN:
+            reading.dims.append(seq[j])  # "our best month for revenue": the months, ranked
+            self.consumed.add(j)
         elif (
             is_measure_like(seq[j], self.index)
             and j + 1 < len(seq)

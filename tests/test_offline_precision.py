@@ -65,6 +65,8 @@ CREATE TABLE wine_labels (wine_id INTEGER NOT NULL REFERENCES wines (wine_id),
     label_id INTEGER NOT NULL REFERENCES labels (label_id), PRIMARY KEY (wine_id, label_id));
 CREATE TABLE parcels (parcel_id INTEGER PRIMARY KEY, sent_on DATE NOT NULL, delivered_on DATE,
     weight REAL NOT NULL);
+CREATE TABLE books (book_id INTEGER PRIMARY KEY, title TEXT NOT NULL, pages INTEGER NOT NULL,
+    reading_minutes INTEGER NOT NULL);
 """
 
 
@@ -97,6 +99,10 @@ def traps(tmp_path_factory: pytest.TempPathFactory) -> Db:
         )
         conn.executemany(
             "INSERT INTO wine_labels VALUES (?, ?)", [(i, 1 + i % 2) for i in range(1, 31)]
+        )
+        conn.executemany(
+            "INSERT INTO books VALUES (?, ?, ?, ?)",
+            [(i, f"Book {i}", 100 + 37 * i % 400, 300 + 53 * i % 900) for i in range(1, 21)],
         )
         conn.executemany(
             "INSERT INTO parcels VALUES (?, ?, ?, ?)",
@@ -411,3 +417,15 @@ def test_a_ranked_period_is_the_periods_in_order(samples):
     )
     got, want = rows[0], finance.gold(gold)[0]
     assert got[0] == want[0] and got[1] == pytest.approx(want[1])
+
+
+def test_a_comparative_before_than_compares_the_column_it_names(samples):
+    retail = samples["retail"]
+    rows = retail.ask("how many products are cheaper than 20")
+    assert rows == retail.gold("SELECT COUNT(*) FROM products WHERE unit_price < 20")
+
+
+def test_an_adjective_that_fits_two_columns_of_its_noun_is_a_decline(traps):
+    """Books have pages and reading minutes: "the longest book" could be either."""
+    _declines(traps, "which is the longest book")
+    _declines(traps, "books longer than 300")

@@ -4,7 +4,8 @@ An adjective of size or cost stands for the number columns whose names say that 
 (expensive → price or cost, long → length, duration, pages or milliseconds, highest-paid →
 salary or wage, oldest → age). After a rank word ("most expensive", "highest paid") the
 adjective becomes a mention of those columns; a superlative ("priciest", "longest", "cheapest")
-is a rank word and that mention at once; "earliest" or "latest" before a date column is its
+is a rank word and that mention at once; a comparative before "than" ("longer than 120") is
+that mention and the comparison; "earliest" or "latest" before a date column is its
 minimum or maximum. Which column of which table is meant is left to
 `shape`, as for a column named outright; with no such column in the schema, nothing changes.
 """
@@ -18,7 +19,10 @@ from .words import name_words
 Quantity = tuple[frozenset[str], ...]
 #: Tiers of words: the first tier with a column wins (a price before a cost to the seller).
 _PRICE = (frozenset({"price", "fee", "rate", "charge", "fare"}), frozenset({"cost"}))
-_LENGTH = (frozenset({"length", "duration", "page", "millisecond", "second", "minute", "runtime"}),)
+_LENGTH = (
+    frozenset({"length", "page", "millisecond", "second", "minute", "runtime"}),
+    frozenset({"duration"}),
+)
 _PAY = (frozenset({"salary", "pay", "wage", "compensation", "earning", "income"}),)
 _AGE = (frozenset({"age"}),)
 _WEIGHT = (frozenset({"weight"}),)
@@ -36,6 +40,12 @@ SUPERLATIVE: dict[str, tuple[str, Quantity]] = {
 }  # fmt: skip
 
 
+#: Comparatives before "than": the comparison and the quantity ("films longer than 120").
+COMPARATIVE: dict[str, tuple[str, Quantity]] = {
+    "longer": (">", _LENGTH), "shorter": ("<", _LENGTH), "pricier": (">", _PRICE),
+    "costlier": (">", _PRICE), "cheaper": ("<", _PRICE), "older": (">", _AGE),
+    "younger": ("<", _AGE), "heavier": (">", _WEIGHT), "lighter": ("<", _WEIGHT),
+}  # fmt: skip
 #: Superlatives of time before a date column: "the earliest signup date" is its minimum.
 DATED = {"earliest": "min", "first": "min", "latest": "max", "last": "max", "newest": "max",
          "recent": "max"}  # fmt: skip
@@ -44,8 +54,20 @@ DATED = {"earliest": "min", "first": "min", "latest": "max", "last": "max", "new
 def read_adjectives(mentions: list[Mention], index: SchemaIndex) -> list[Mention]:
     """The mentions with each adjective that names columns of this schema read as them."""
     out: list[Mention] = []
+    skip = -1
     for position, m in enumerate(mentions):
+        if position == skip:
+            continue
         word = m.text.lower()
+        after = mentions[position + 1] if position + 1 < len(mentions) else None
+        if word in COMPARATIVE and after is not None and after.text.lower() == "than":
+            op, quantity = COMPARATIVE[word]
+            links = _columns(quantity, _noun_tables(list(reversed(out))), index)
+            if links:
+                out.append(Mention(Role.SCHEMA, m.start, m.end, m.text, links))
+                out.append(Mention(Role.COMPARE, after.start, after.end, after.text, value=op))
+                skip = position + 1
+                continue
         dated = word in DATED and m.role in (Role.UNKNOWN, Role.FILLER, Role.RANK)
         if dated and _dates_next(mentions[position + 1 :], index):
             out.append(Mention(Role.AGG, m.start, m.end, m.text, value=DATED[word]))
@@ -89,7 +111,7 @@ def _noun_tables(rest: list[Mention]) -> set[str]:
 
 def _columns(quantity: Quantity, noun: set[str], index: SchemaIndex) -> tuple[ColumnLink, ...]:
     """The number columns, keys aside, whose names hold a word of the quantity's first tier
-    that has any; only the noun's table's columns when it has some."""
+    that has any; only the noun's table's column when it has some, none when it has two."""
     for words in quantity:
         found = tuple(
             ColumnLink(name, column.name)
@@ -100,6 +122,8 @@ def _columns(quantity: Quantity, noun: set[str], index: SchemaIndex) -> tuple[Co
             and words & set(name_words(column.name))
         )
         own = tuple(link for link in found if link.table in noun)
+        if len(own) > 1:
+            return ()  # two such columns of the noun's table ("length", "rental duration")
         if own or found:
             return own or found
     return ()

@@ -79,7 +79,8 @@ class Shaper(Groups):
             self._fail("I can show several measures side by side only per group, unranked.")
         if outer is not None and not dims:
             self._fail("I could not tell what to group by before taking the " + outer + ".")
-        filters = self.filters(root, measure) + self._nonzero(root, measure, dims)
+        filters = self.filters(root, measure)
+        filters += self._nonzero(root, measure, dims, filters)
         conditions: list[Filter] = []
         if reading.share:
             if measure is None:
@@ -290,7 +291,9 @@ class Shaper(Groups):
                 return Measure("count", table, self.index.tables[table].singular + "_count")
         return None
 
-    def _nonzero(self, root: str, measure: Measure | None, dims: list[Dimension]) -> list[Filter]:
+    def _nonzero(
+        self, root: str, measure: Measure | None, dims: list[Dimension], filters: list[Filter]
+    ) -> list[Filter]:
         """ "how many bookings included kids", "employees who earn a commission": a number
         column of the counted rows, named with no number, aggregate or group, is a condition
         that it holds some (more than zero)."""
@@ -300,6 +303,7 @@ class Shaper(Groups):
         said = {id(m.mention) for m in reading.measures if m.aggregate}
         said |= {id(m) for m in reading.dims}
         said |= {id(c.subject) for c in reading.comparisons if c.subject is not None}
+        compared = {f.column for f in filters if f.table == root}
         found = []
         for m in reading.mentions:
             if m.role is not Role.SCHEMA or id(m) in said or not m.links:
@@ -310,7 +314,11 @@ class Shaper(Groups):
                 assert isinstance(link, ColumnLink)
                 facts = self.index.tables[root]
                 column = self.index.column(root, link.column)
-                if is_numeric(column) and not is_key(facts.table, column):
+                if (
+                    link.column not in compared
+                    and is_numeric(column)
+                    and not is_key(facts.table, column)
+                ):
                     found.append(Filter("compare", root, link.column, op=">", number=0.0))
         return found
 

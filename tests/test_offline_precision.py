@@ -65,6 +65,7 @@ CREATE TABLE wine_labels (wine_id INTEGER NOT NULL REFERENCES wines (wine_id),
     label_id INTEGER NOT NULL REFERENCES labels (label_id), PRIMARY KEY (wine_id, label_id));
 CREATE TABLE parcels (parcel_id INTEGER PRIMARY KEY, sent_on DATE NOT NULL, delivered_on DATE,
     weight REAL NOT NULL);
+CREATE TABLE bottles (name TEXT NOT NULL, price REAL);
 CREATE TABLE books (book_id INTEGER PRIMARY KEY, title TEXT NOT NULL, pages INTEGER NOT NULL,
     reading_minutes INTEGER NOT NULL);
 """
@@ -99,6 +100,9 @@ def traps(tmp_path_factory: pytest.TempPathFactory) -> Db:
         )
         conn.executemany(
             "INSERT INTO wine_labels VALUES (?, ?)", [(i, 1 + i % 2) for i in range(1, 31)]
+        )
+        conn.executemany(
+            "INSERT INTO bottles VALUES (?, ?)", [("Red", 30.0), ("Red", 25.0), ("White", 40.0)]
         )
         conn.executemany(
             "INSERT INTO books VALUES (?, ?, ?, ?)",
@@ -243,17 +247,8 @@ def test_a_superlative_picks_the_column_of_the_noun_it_qualifies(traps):
 
 
 def test_rows_of_a_table_without_a_key_rank_by_their_own_value(traps):
-    """Wine names repeat in a table with no key: each wine is a row, not a sum over its name."""
-    with sqlite3.connect(traps.db.path) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS bottles (name TEXT NOT NULL, price REAL)")
-        conn.execute("DELETE FROM bottles")
-        conn.executemany(
-            "INSERT INTO bottles VALUES (?, ?)", [("Red", 30.0), ("Red", 25.0), ("White", 40.0)]
-        )
-    conn.close()
-    bottles = _open("bottles", traps.db.path, Glossary())
-    rows = bottles.ask("which bottle has the highest price?")
-    assert rows == [["White", 40.0]]
+    """Bottle names repeat in a table with no key: each bottle is a row, not a sum over its name."""
+    assert traps.ask("which bottle has the highest price?") == [["White", 40.0]]
 
 
 EMPTY = [

@@ -66,7 +66,7 @@ class EmbeddedServer:
             assert self.url is not None
             return self.url
         import uvicorn
-        from nlsql_server.app import create_app
+        from nlsql_server.app import create_app, uvicorn_options
         from nlsql_server.settings import Settings
 
         settings = self._settings if self._settings is not None else Settings()
@@ -89,7 +89,7 @@ class EmbeddedServer:
             log_level="warning",
             access_log=False,
             lifespan="on",
-            timeout_graceful_shutdown=2,
+            **uvicorn_options(settings),
         )
         server = uvicorn.Server(config)
         self._server, self._error = server, None

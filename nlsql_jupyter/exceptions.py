@@ -8,6 +8,7 @@
     ├── UnknownTable                unknown_table
     ├── UnsafeSql                   unsafe_sql
     ├── QueryFailed                 query_failed
+    ├── TooBusy                     too_busy              (this client has too many queries going)
     ├── CannotAnswer                cannot_answer         (`.understood` says what was recognised)
     ├── LlmNotConfigured            llm_not_configured    (`--engine llm` with no endpoint set up)
     ├── LlmUnavailable              llm_unavailable       (the model timed out, refused, failed)
@@ -56,6 +57,7 @@ __all__ = [
     "QueryFailed",
     "RequestTimeout",
     "ServerUnavailable",
+    "TooBusy",
     "TransportError",
     "UnknownDatabase",
     "UnknownSession",
@@ -131,6 +133,15 @@ class UnsafeSql(NlsqlError):
 
 class QueryFailed(NlsqlError):
     code = "query_failed"
+
+
+class TooBusy(NlsqlError):
+    """The server refused a query: this client already has as many going as it may."""
+
+    code = "too_busy"
+
+    def hints(self) -> list[str]:
+        return ["Wait for a running query to finish, or raise NLSQL_CLIENT_QUERIES on the server."]
 
 
 class CannotAnswer(NlsqlError):
@@ -250,6 +261,7 @@ _BY_CODE: dict[str, type[NlsqlError]] = {
     ErrorCode.DATABASE_UNAVAILABLE: DatabaseUnavailable,
     ErrorCode.UNSAFE_SQL: UnsafeSql,
     ErrorCode.QUERY_FAILED: QueryFailed,
+    ErrorCode.TOO_BUSY: TooBusy,
     ErrorCode.CANNOT_ANSWER: CannotAnswer,
     ErrorCode.LLM_NOT_CONFIGURED: LlmNotConfigured,
     ErrorCode.LLM_UNAVAILABLE: LlmUnavailable,

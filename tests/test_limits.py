@@ -33,25 +33,47 @@ def still_serves(url: str) -> None:
     assert post_raw(url, json.dumps(PING)).json()["result"]["pong"] is True
 
 
-def test_a_value_bigger_than_the_limit_is_never_built(server):
+def test_a_value_bigger_than_the_memory_bound_fails_clearly(server):
     # The old server built this 900 MB string (about 1 GB of memory, 15 s) and sent it back.
     reply = call(
         server.url,
         "sql.run",
         {"database": "retail", "sql": "SELECT printf('%.*c', 900000000, 'x') AS blob"},
     )
-    assert reply["result"]["rows"] == [[None]]  # SQLite's printf gives NULL past the limit
-    reply = call(
-        server.url,
-        "sql.run",
-        {
-            "database": "retail",
-            "sql": "SELECT replace(printf('%.*c', 10000000, 'x'), 'x', 'xxxxxxxxxx') AS blob",
-        },
-    )
     assert reply["error"]["data"]["code"] == "query_failed"
-    assert "too big" in reply["error"]["message"]
+    assert "more memory than the server gives SQLite" in reply["error"]["message"]
     still_serves(server.url)
+
+
+def test_a_long_cell_is_cut_and_the_answer_says_so(server):
+    # 3 MB of text in one cell: past the 1 MiB cell cap, it used to come back whole.
+    sql = "SELECT replace(printf('%.*c', 1000000, 'x'), 'x', 'abc') AS blob, 7 AS n"
+    result = call(server.url, "sql.run", {"database": "retail", "sql": sql})["result"]
+    assert [len(result["rows"][0][0]), result["rows"][0][1]] == [1 << 20, 7]
+    assert result["truncated"] is True
+    assert "1 values longer than 1,048,576 characters were cut" in result["note"]
+
+
+def test_an_answer_stops_at_its_size_cap(data_dir):
+    settings = Settings(data_dir=data_dir, max_result_bytes=200_000)
+    sql = (
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 5000) "
+        "SELECT n, printf('%.*c', 100, 'x') AS filler FROM c"
+    )
+    with ServerThread(create_app(settings)) as running:
+        response = post_raw(
+            running.url,
+            json.dumps(
+                {"jsonrpc": "2.0", "id": 1, "method": "sql.run",
+                 "params": {"database": "retail", "sql": sql}}
+            ),
+        )  # fmt: skip
+        result = response.json()["result"]
+        assert len(response.content) < 400_000  # 5,000 rows would be about 560 kB
+        assert 1000 < result["row_count"] < 5000
+        assert result["rows"][-1][0] == result["row_count"]  # the first rows, in order
+        assert result["truncated"] is True
+        assert "NLSQL_MAX_RESULT_BYTES" in result["note"]
 
 
 def test_a_huge_question_is_refused_as_too_long(server):

@@ -22,8 +22,10 @@ from typing import Any
 
 import pymysql
 import pytest
+from conftest import ServerThread
 from nlsql_server import pipeline
 from nlsql_server.agents import data
+from nlsql_server.app import create_app
 from nlsql_server.databases import mysql, urls
 from nlsql_server.databases.base import DatabaseSchema
 from nlsql_server.databases.mysql import MysqlDatabase
@@ -38,6 +40,7 @@ from nlsql_server.exceptions import (
 from nlsql_server.services import Services
 from nlsql_server.settings import Settings
 from services import MariaDB, free_port
+from websockets.sync.client import connect
 
 SEED_QUESTIONS = (
     "Show me the top 5 customers by total purchase amount",
@@ -504,3 +507,35 @@ def test_cli_sql_runs_one_checked_statement(loaded: Loaded) -> None:
     assert answer["columns"] == ["status", "n"] and answer["row_count"] == len(answer["rows"]) > 1
     refused = _nlsql("sql", "--db", "retail_mysql", "DELETE FROM orders", env=env)
     assert refused.returncode == 1 and "read-only" in refused.stderr
+
+
+def test_a_client_that_goes_away_stops_its_mysql_query(loaded: Loaded, data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir, databases_file=loaded.config, query_timeout=300)
+    marker = "order_items a, order_items b, order_items c"
+    admin = pymysql.connect(
+        host="127.0.0.1", port=loaded.server.port, user="nlsql_admin", password="admin-secret"
+    )
+
+    def running() -> bool:
+        with admin.cursor() as cursor:
+            cursor.execute(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                "WHERE INFO LIKE %s AND INFO NOT LIKE '%%PROCESSLIST%%'",
+                (f"%{marker}%",),
+            )
+            return bool(cursor.fetchone()[0])
+
+    def wait_until(condition: Any, what: str) -> None:
+        deadline = time.monotonic() + 30
+        while not condition():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.05)
+
+    request = {"jsonrpc": "2.0", "id": 1, "method": "sql.run"}
+    request["params"] = {"database": "retail_mysql", "sql": f"SELECT COUNT(*) FROM {marker}"}
+    with admin, ServerThread(create_app(settings)) as server:
+        with connect(server.url.replace("http://", "ws://") + "/ws") as ws:
+            ws.send(json.dumps(request))
+            wait_until(running, "the slow query never reached MariaDB")
+        # The old server left it running on MariaDB until its time limit (here 300 s).
+        wait_until(lambda: not running(), "KILL QUERY never reached MariaDB")

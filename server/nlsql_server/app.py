@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from . import __version__, mcp_server, protocol, rpc
+from . import __version__, mcp_server, protocol, rpc, workers
 from .auth import TokenMiddleware
 from .exposure import ExposureMiddleware
 from .framing import Limits, decode
@@ -37,18 +37,73 @@ class _JsonResponse(JSONResponse):
         return json.dumps(content, default=str, ensure_ascii=False).encode("utf-8")
 
 
+def _dumps(content: Any) -> str:
+    return json.dumps(content, default=str, ensure_ascii=False)
+
+
+#: A result with more rows than this is encoded in a worker thread, not on the event loop.
+LARGE_RESULT_ROWS = 1000
+
+
+def _is_large(content: Any) -> bool:
+    """Whether encoding `content` (a response, or a batch of them) could hold the event loop."""
+    if isinstance(content, list):
+        return any(_is_large(item) for item in content)
+    result = content.get("result") if isinstance(content, dict) else None
+    rows = result.get("rows") if isinstance(result, dict) else None
+    return isinstance(rows, list) and len(rows) > LARGE_RESULT_ROWS
+
+
+#: Rows encoded by one `json.dumps` call of a large result (a few milliseconds each).
+SLICE_ROWS = 2000
+
+
+def _dumps_sliced(content: Any) -> str:
+    """`_dumps`, with a result's rows encoded a slice at a time: `json.dumps` holds the GIL for
+    the whole call, so one call on a million rows would stall the event loop's thread for
+    seconds even from a worker thread; between slices, the loop gets its turn."""
+    if isinstance(content, list):
+        return "[" + ", ".join(_dumps_sliced(item) for item in content) + "]"
+    result = content.get("result") if isinstance(content, dict) else None
+    if not isinstance(result, dict) or not isinstance(result.get("rows"), list):
+        return _dumps(content)
+    rows = result["rows"]
+    slot = f"\x00rows-{id(rows)}\x00"
+    head = _dumps({**content, "result": {**result, "rows": slot}})
+    slices = (_dumps(rows[i : i + SLICE_ROWS])[1:-1] for i in range(0, len(rows), SLICE_ROWS))
+    return head.replace(_dumps(slot), "[" + ", ".join(slices) + "]", 1)
+
+
+async def _encode(content: Any) -> str:
+    """JSON text of a message: large results are encoded off the event loop."""
+    if _is_large(content):
+        return await workers.run_result(_dumps_sliced, content)
+    return _dumps(content)
+
+
+async def _json(content: Any, status_code: int = 200) -> Response:
+    body = await _encode(content)
+    return Response(body, status_code=status_code, media_type="application/json")
+
+
 async def _websocket(websocket: WebSocket) -> None:
+    """One connection: each request runs as its own task, counted as one client's queries.
+
+    When the client goes, its requests are cancelled, and with them their statements."""
     services: Services = websocket.app.state.services
     await websocket.accept()
     send_lock = asyncio.Lock()
     tasks: set[asyncio.Task[None]] = set()
+    client = object()  # this connection's share of the query pool
 
     async def send(message: dict[str, Any]) -> None:
+        text = await _encode(message)
         async with send_lock:
-            await websocket.send_text(json.dumps(message, default=str))
+            await websocket.send_text(text)
 
     async def handle(message: Any) -> None:
-        response = await rpc.dispatch(services, message, send)
+        with workers.as_client(client):
+            response = await rpc.dispatch(services, message, send)
         if response is not None:
             await send(response)
 
@@ -94,11 +149,13 @@ async def _rpc(request: Request) -> Response:
     if failure is not None:
         status = 413 if failure["error"]["data"]["code"] == ErrorCode.TOO_LARGE else 400
         return _JsonResponse(failure, status_code=status)
-    if isinstance(message, list):
-        responses = [r for r in [await _rpc_one(services, m) for m in message] if r is not None]
-        return _JsonResponse(responses)
-    response = await _rpc_one(services, message)
-    return _JsonResponse(response) if response is not None else Response(status_code=204)
+    peer = request.client.host if request.client else ""
+    with workers.as_client(("http", peer)):  # HTTP clients are told apart by address only
+        if isinstance(message, list):
+            responses = [r for r in [await _rpc_one(services, m) for m in message] if r is not None]
+            return await _json(responses)
+        response = await _rpc_one(services, message)
+    return await _json(response) if response is not None else Response(status_code=204)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -134,6 +191,19 @@ async def _health(request: Request) -> Response:
     return _JsonResponse({"status": "ok", "version": __version__})
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What every way of serving the app gives uvicorn (`nlsql serve`, the kernel's server).
+
+    No per-message deflate: uvicorn compresses on the event loop, and a 60 MB answer held
+    every other client for 4 s; on loopback compression buys nothing.
+    """
+    return {
+        "ws_max_size": settings.max_message_bytes,
+        "ws_per_message_deflate": False,
+        "timeout_graceful_shutdown": 2,
+    }
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The server app; `settings` default to the `NLSQL_*` environment."""
     settings = settings or Settings()
@@ -145,6 +215,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        workers.install(settings)
         async with mcp.serving():
             yield
         await services.aclose()

@@ -261,7 +261,7 @@ def _cmd_samples(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .app import create_app
+    from .app import create_app, uvicorn_options
 
     settings = Settings(websocket=not args.no_websocket)
     if args.token:
@@ -283,8 +283,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level=args.log_level,
-        ws_max_size=settings.max_message_bytes,
-        timeout_graceful_shutdown=2,
+        **uvicorn_options(settings),
     )
     return 0
 

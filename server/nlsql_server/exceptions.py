@@ -8,6 +8,7 @@
     ├── UnknownTable                unknown_table
     ├── UnsafeSql                   unsafe_sql            (anything but one read-only statement)
     ├── QueryFailed                 query_failed          (the database refused or timed out)
+    ├── TooBusy                     too_busy              (this client has too many queries going)
     ├── CannotAnswer                cannot_answer         (the engine did not understand enough)
     └── UnknownSession              unknown_session
 
@@ -63,6 +64,12 @@ class UnsafeSql(NlsqlError):
 
 class QueryFailed(NlsqlError):
     code = ErrorCode.QUERY_FAILED
+
+
+class TooBusy(NlsqlError):
+    """The client already has as many queries running or waiting as it may (`client_queries`)."""
+
+    code = ErrorCode.TOO_BUSY
 
 
 class CannotAnswer(NlsqlError):

@@ -14,9 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from anyio import to_thread
-
-from . import __version__
+from . import __version__, workers
 from .agents import data, viz
 from .databases.base import QueryResult
 from .engines.base import EngineContext, Generated, PriorTurn
@@ -88,8 +86,8 @@ async def ask(
         raise InvalidParams("No database is configured.")
 
     await stage("linking", f"Reading the schema of {name}")
-    db = await to_thread.run_sync(services.registry.get, name)
-    context = await to_thread.run_sync(services.contexts.get, db, services.registry.glossary(name))
+    db = await workers.run_cheap(services.registry.get, name)
+    context = await workers.run_query(services.contexts.get, db, services.registry.glossary(name))
     if session is not None:
         context = replace(context, history=_prior_turns(session, name))
     done("linking")
@@ -103,7 +101,7 @@ async def ask(
         if not execute:
             return None
         await stage("executing", f"Running the query on {name}")
-        result = await to_thread.run_sync(data.execute, db, checked, rows_at_most)
+        result = await workers.run_query(data.execute, db, checked, rows_at_most)
         done("executing")
         return result
 
@@ -135,7 +133,7 @@ async def ask(
     }
     if result is not None:
         await stage("charting", "Choosing a chart")
-        kinds = viz.column_kinds(result.columns, result.rows)
+        kinds = await workers.run_result(viz.column_kinds, result.columns, result.rows)
         answer.update(result.to_dict(), column_types=kinds)
         answer["chart"] = viz.choose_chart(
             result.columns,

@@ -57,6 +57,8 @@ class ErrorCode(StrEnum):
     DATABASE_UNAVAILABLE = "database_unavailable"
     UNSAFE_SQL = "unsafe_sql"
     QUERY_FAILED = "query_failed"
+    # the server's capacity (workers.py)
+    TOO_BUSY = "too_busy"
     # the engines
     CANNOT_ANSWER = "cannot_answer"
     LLM_NOT_CONFIGURED = "llm_not_configured"

@@ -10,9 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from anyio import to_thread
-
-from . import __version__, mcp_server, pipeline, protocol, tools
+from . import __version__, mcp_server, pipeline, protocol, tools, workers
 from .agents import viz
 from .exceptions import InvalidParams, NlsqlError
 from .protocol import ErrorCode
@@ -54,7 +52,7 @@ async def _session_open(
 async def _session_use(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
     sid = _str_param(params, "session_id")
     name = _str_param(params, "database")
-    await to_thread.run_sync(services.registry.get, name)  # unknown names fail here, listing all
+    await workers.run_cheap(services.registry.get, name)  # unknown names fail here, listing all
     session = await services.sessions.open(sid, services.registry.default_name())
     session.database = name
     await services.sessions.save(session)
@@ -129,6 +127,7 @@ async def _stats(services: Services, params: dict[str, Any], rid: Any, notify: N
         "uptime_s": round(time.time() - services.started_at, 1),
         "databases": services.registry.names(),
         "sessions": services.sessions.stats(),
+        "workers": workers.stats(),
     }
 
 

@@ -87,9 +87,22 @@ class Settings(BaseSettings):
     max_batch: int = 50
     #: Characters a question may have: the engines' work grows with it.
     max_question_chars: int = 2000
-    #: Bytes one value (a string or blob) may grow to inside a SQLite query: bounds the memory
-    #: of `printf('%.*c', 900000000, 'x')` and of the cells an answer carries.
-    max_value_bytes: int = 16 << 20
+    #: Bytes of memory all SQLite statements of this process may hold together (SQLite's hard
+    #: heap limit, process-wide; 0: none). A query past it fails at once, so one step such as
+    #: `printf('%.*c', 900000000, 'x')` cannot build a 900 MB string.
+    sqlite_heap_bytes: int = 256 << 20
+    #: Bytes of cell values one answer carries at most (about its JSON size); rows past it are
+    #: left out and the answer says `truncated`, with a `note`.
+    max_result_bytes: int = 64 << 20
+    #: Bytes one text or blob cell carries at most; a longer one is cut, and the note says so.
+    max_cell_bytes: int = 1 << 20
+    #: Threads that run queries, engines and the work on their results at once (docs/limits.md).
+    query_threads: int = 16
+    #: Threads for cheap blocking calls (schema, registry): never queued behind queries.
+    cheap_threads: int = 8
+    #: Queries one client (a WebSocket connection, or one address over HTTP) may have running
+    #: or waiting; more are refused as `too_busy`.
+    client_queries: int = 8
 
     #: Rows one MCP tool result carries at most (`execute_query`, `ask`); a cut result says
     #: `truncated` and how many rows it left out.

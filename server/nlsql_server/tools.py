@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from anyio import to_thread
-
+from . import workers
 from .agents import data, viz
 from .exceptions import UnknownTable
 
@@ -46,20 +45,20 @@ async def list_databases(services: Services) -> list[dict[str, Any]]:
             )
         return described
 
-    return await to_thread.run_sync(describe)
+    return await workers.run_cheap(describe)
 
 
 async def discover_tables(services: Services, database: str) -> list[dict[str, Any]]:
     """Every table of `database` with its columns, keys and row count."""
-    db = await to_thread.run_sync(services.registry.get, database)
-    schema = await to_thread.run_sync(db.schema)
+    db = await workers.run_cheap(services.registry.get, database)
+    schema = await workers.run_cheap(db.schema)
     return [t.to_dict() for t in schema.tables]
 
 
 async def get_table_schema(services: Services, database: str, table: str) -> dict[str, Any]:
     """Columns (name, type, nullable, primary key), foreign keys and row count of one table."""
-    db = await to_thread.run_sync(services.registry.get, database)
-    schema = await to_thread.run_sync(db.schema)
+    db = await workers.run_cheap(services.registry.get, database)
+    schema = await workers.run_cheap(db.schema)
     found = schema.table(table)
     if found is None:
         raise UnknownTable(
@@ -73,9 +72,9 @@ async def sample_values(
     services: Services, database: str, table: str, column: str, limit: int = 20
 ) -> dict[str, Any]:
     """The most frequent distinct values of one column (at most 100)."""
-    db = await to_thread.run_sync(services.registry.get, database)
+    db = await workers.run_cheap(services.registry.get, database)
     bounded = max(1, min(int(limit), MAX_SAMPLE_VALUES))
-    values = await to_thread.run_sync(db.distinct_values, table, column, bounded)
+    values = await workers.run_query(db.distinct_values, table, column, bounded)
     return {"table": table, "column": column, "values": values}
 
 
@@ -83,10 +82,11 @@ async def run_sql(
     services: Services, database: str, sql: str, limit: int | None = None
 ) -> dict[str, Any]:
     """Run one checked read-only statement (`sql.run`, `execute_query`, `nlsql sql`)."""
-    db = await to_thread.run_sync(services.registry.get, database)
+    db = await workers.run_cheap(services.registry.get, database)
     rows_at_most = data.row_limit(limit, services.settings.row_limit)
-    result = await to_thread.run_sync(data.run, db, sql, rows_at_most)
-    return result.to_dict() | {"column_types": viz.column_kinds(result.columns, result.rows)}
+    result = await workers.run_query(data.run, db, sql, rows_at_most)
+    kinds = await workers.run_result(viz.column_kinds, result.columns, result.rows)
+    return result.to_dict() | {"column_types": kinds}
 
 
 def cap(

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from anyio import to_thread
-
 from ..engines.base import EngineContext, Generated
 from ..engines.llm import Attempt, LlmConfig, LlmEngine
 from ..engines.offline import OfflineEngine
 from ..exceptions import CannotAnswer, InvalidParams
 from ..settings import Settings
+from ..workers import run_query
 
 __all__ = ["ENGINES", "Draft", "NlpAgent"]
 
@@ -68,7 +67,7 @@ class NlpAgent:
             self.llm.config.require()
             return Draft(None, ask_llm=True)
         try:
-            offline = await to_thread.run_sync(self.offline.generate, question, context)
+            offline = await run_query(self.offline.generate, question, context)
         except CannotAnswer as exc:
             if name == "offline" or not self.llm.configured:
                 # Tells the client whether asking again with the LLM engine could help.
@@ -87,7 +86,7 @@ class NlpAgent:
         self, question: str, context: EngineContext, attempts: tuple[Attempt, ...]
     ) -> Generated:
         """One LLM completion (in a worker thread), shown the failed `attempts` before it."""
-        return await to_thread.run_sync(self.llm.generate, question, context, attempts)
+        return await run_query(self.llm.generate, question, context, attempts)
 
     def _known(self, name: str) -> str:
         if name not in ENGINES:

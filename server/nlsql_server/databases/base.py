@@ -77,18 +77,88 @@ class QueryResult:
     columns: list[str]
     rows: list[list[Any]]
     truncated: bool = False
+    #: Why the rows are fewer or shorter than the query's, when a size cap (not the row limit)
+    #: cut them.
+    note: str | None = None
 
     @property
     def row_count(self) -> int:
         return len(self.rows)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        result = {
             "columns": self.columns,
             "rows": self.rows,
             "row_count": self.row_count,
             "truncated": self.truncated,
         }
+        if self.note is not None:
+            result["note"] = self.note
+        return result
+
+
+@dataclass(frozen=True)
+class ResultLimits:
+    """How much of a result one answer carries besides its row limit: never a 100 MB response.
+
+    Sizes count characters of text, bytes of blobs and 8 per other value: about the JSON size.
+    """
+
+    max_bytes: int = 64 << 20
+    max_cell_bytes: int = 1 << 20
+
+
+#: Rows fetched from a cursor at a time.
+FETCH_BATCH = 1000
+_SIZED = (str, bytes, bytearray)
+
+
+def fetch_bounded(cursor: Any, limit: int, limits: ResultLimits) -> QueryResult:
+    """The rows of an executed DB-API cursor, within `limit` rows and `limits`.
+
+    Rows past a cap are never fetched; a cell longer than `max_cell_bytes` is cut to it. Either
+    sets `truncated`, with a `note` saying which cap and how to raise it.
+    """
+    columns = [d[0] for d in cursor.description or ()]
+    rows: list[list[Any]] = []
+    size = 0
+    cut_cells = 0
+    full = False
+    while len(rows) < limit and not full:
+        batch = cursor.fetchmany(min(FETCH_BATCH, limit - len(rows)))
+        if not batch:
+            break
+        sizes = [len(v) if isinstance(v, _SIZED) else 8 for row in batch for v in row]
+        if size + sum(sizes) <= limits.max_bytes and max(sizes, default=0) <= limits.max_cell_bytes:
+            rows.extend(map(list, batch))
+            size += sum(sizes)
+            continue
+        for row in batch:  # the slow path, only for a batch that meets a cap
+            cells = list(row)
+            for i, value in enumerate(cells):
+                if isinstance(value, _SIZED) and len(value) > limits.max_cell_bytes:
+                    cells[i] = value[: limits.max_cell_bytes]
+                    cut_cells += 1
+            row_size = sum(len(v) if isinstance(v, _SIZED) else 8 for v in cells)
+            if size + row_size > limits.max_bytes:
+                full = True
+                break
+            rows.append(cells)
+            size += row_size
+    more = full or (len(rows) >= limit and cursor.fetchone() is not None)
+    notes = []
+    if full:
+        notes.append(
+            f"Only the first {len(rows):,} rows: the answer's size cap is "
+            f"{limits.max_bytes:,} bytes (NLSQL_MAX_RESULT_BYTES)"
+        )
+    if cut_cells:
+        notes.append(
+            f"{cut_cells:,} values longer than {limits.max_cell_bytes:,} characters were cut "
+            "(NLSQL_MAX_CELL_BYTES)"
+        )
+    note = "; ".join(notes) + "." if notes else None
+    return QueryResult(columns=columns, rows=rows, truncated=more or bool(cut_cells), note=note)
 
 
 def column_kind(sql_type: str) -> str:
@@ -111,10 +181,13 @@ class Database(abc.ABC):
     #: sqlglot dialect name of the engine behind it (`sqlite`, `mysql`).
     dialect: str
 
-    def __init__(self, name: str, url: str, description: str = "") -> None:
+    def __init__(
+        self, name: str, url: str, description: str = "", limits: ResultLimits | None = None
+    ) -> None:
         self.name = name
         self.url = url
         self.description = description
+        self.limits = limits or ResultLimits()
 
     @abc.abstractmethod
     def schema(self) -> DatabaseSchema:
@@ -122,7 +195,8 @@ class Database(abc.ABC):
 
     @abc.abstractmethod
     def execute(self, sql: str, limit: int) -> QueryResult:
-        """Run one statement already checked by `safety`; at most `limit` rows come back."""
+        """Run one statement already checked by `safety`; at most `limit` rows come back, within
+        `self.limits` (`fetch_bounded`). A cancelled request's statement stops (`interrupt`)."""
 
     @abc.abstractmethod
     def distinct_values(self, table: str, column: str, limit: int) -> list[Any]:

@@ -16,6 +16,8 @@ becomes int (scale 0) or float, DATE/DATETIME/TIME stay the server's ISO text, b
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import queue
 import re
 import ssl
@@ -30,7 +32,19 @@ import pymysql.cursors
 from pymysql.constants import FIELD_TYPE
 
 from ..exceptions import DatabaseUnavailable, NlsqlError, QueryFailed, UnknownTable
-from .base import Column, Database, DatabaseSchema, ForeignKey, QueryResult, Table
+from . import interrupt
+from .base import (
+    Column,
+    Database,
+    DatabaseSchema,
+    ForeignKey,
+    QueryResult,
+    ResultLimits,
+    Table,
+    fetch_bounded,
+)
+
+log = logging.getLogger(__name__)
 
 Flavour = Literal["mariadb", "mysql", "tidb"]
 _FLAVOUR_NAMES = {"mariadb": "MariaDB", "mysql": "MySQL", "tidb": "TiDB"}
@@ -331,6 +345,7 @@ class MysqlDatabase(Database):
         *,
         timeout: float = 30.0,
         pool_size: int = 4,
+        limits: ResultLimits | None = None,
     ) -> None:
         if not params.database:
             raise DatabaseUnavailable(
@@ -338,7 +353,7 @@ class MysqlDatabase(Database):
                 f"{params.scheme}://user:password@{params.address}/shop.",
                 database=name,
             )
-        super().__init__(name, params.public_url(), description)
+        super().__init__(name, params.public_url(), description, limits)
         self.params = params
         self.timeout = timeout
         self._pool = _Pool(params, pool_size, timeout)
@@ -371,24 +386,21 @@ class MysqlDatabase(Database):
                 cursor = conn.cursor(pymysql.cursors.SSCursor)
                 cursor.execute("START TRANSACTION READ ONLY")
                 started = True
-                cursor.execute(sql, args)
-                rows = cursor.fetchmany(limit + 1)
-                columns = [d[0] for d in cursor.description or ()]
-                truncated = len(rows) > limit
-                if truncated:
+                with interrupt.stoppable(functools.partial(self._kill_query, conn.thread_id())):
+                    cursor.execute(sql, args)
+                    result = fetch_bounded(cursor, limit, self.limits)
+                if result.truncated:
                     # Rows are left unread: dropping the connection is cheaper than draining it,
                     # so tell pymysql not to drain the result when it is garbage-collected.
-                    result = getattr(cursor, "_result", None)
-                    if result is not None:
-                        result.unbuffered_active = False
+                    unread = getattr(cursor, "_result", None)
+                    if unread is not None:
+                        unread.unbuffered_active = False
                     cursor.connection = None
                 else:
                     cursor.close()
                     conn.rollback()
                     reusable = True
-                return QueryResult(
-                    columns=columns, rows=[list(r) for r in rows[:limit]], truncated=truncated
-                )
+                return result
             except (pymysql.MySQLError, OSError) as exc:
                 lost = isinstance(exc, OSError) or _error_code(exc) in _LOST_CODES
                 if lost and pooled and not started and attempt == 1:
@@ -404,6 +416,24 @@ class MysqlDatabase(Database):
                     self._pool.release(conn, reusable)
         raise AssertionError("unreachable")
 
+    def _kill_query(self, thread_id: int) -> None:
+        """Stop the statement that connection `thread_id` runs (its request was cancelled).
+
+        `KILL QUERY` goes over a connection of its own: the busy one cannot take it.
+        """
+        try:
+            conn = connect(self.params)
+        except NlsqlError as exc:
+            log.warning("could not stop a cancelled query on %s: %s", self.name, exc.message)
+            return
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(f"KILL QUERY {int(thread_id)}")
+        except pymysql.MySQLError as exc:
+            log.warning("could not stop a cancelled query on %s: %s", self.name, exc)
+        finally:
+            _close_quietly(conn)
+
     @staticmethod
     def _rollback(conn: pymysql.Connection[Any]) -> bool:
         try:
@@ -415,6 +445,8 @@ class MysqlDatabase(Database):
     def _statement_error(self, exc: BaseException, lost: bool) -> NlsqlError:
         code, text = _error_code(exc), _error_text(exc)
         server = _FLAVOUR_NAMES.get(self.flavour or "", self.params.label)
+        if code in _TIMEOUT_CODES and interrupt.cancelled():
+            return QueryFailed("The request was cancelled; its query stopped.", mysql_code=code)
         if code in _TIMEOUT_CODES:
             return QueryFailed(
                 f"The query ran longer than {self.timeout:g} s and was stopped.",

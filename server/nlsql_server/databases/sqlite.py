@@ -2,6 +2,8 @@
 
 A fresh connection per call keeps the backend safe to use from any worker thread; opening a
 SQLite file costs microseconds. The schema is read once and cached until the file changes.
+Memory is bounded by SQLite's hard heap limit (process-wide: `limit_heap`), time by a progress
+handler, and a cancelled request stops its statement with `Connection.interrupt()`.
 """
 
 from __future__ import annotations
@@ -14,9 +16,22 @@ from typing import Any
 
 from ..exceptions import DatabaseUnavailable, QueryFailed, UnknownTable
 from ..settings import Settings
-from .base import Column, Database, DatabaseSchema, ForeignKey, QueryResult, Table
+from . import interrupt
+from .base import (
+    Column,
+    Database,
+    DatabaseSchema,
+    ForeignKey,
+    QueryResult,
+    ResultLimits,
+    Table,
+    fetch_bounded,
+)
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+#: SQLite VM steps between two checks of a query's time limit (some 10-50 ms): each check takes
+#: the GIL, and thousands a second per query thread slow every other thread, the event loop's.
+PROGRESS_STEPS = 1_000_000
 
 
 def check_sqlite_file(path: Path) -> None:
@@ -29,6 +44,19 @@ def check_sqlite_file(path: Path) -> None:
         header = handle.read(len(_SQLITE_MAGIC))
     if header != _SQLITE_MAGIC:
         raise DatabaseUnavailable(f"Not a SQLite database: {path}", path=str(path))
+
+
+def limit_heap(max_bytes: int) -> None:
+    """Bound the memory all SQLite connections of this process may hold (0: no bound).
+
+    SQLite's hard heap limit is one setting per process, not per connection: every statement
+    that would pass it fails with "out of memory" (Python's `MemoryError`) before it is built.
+    """
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"PRAGMA hard_heap_limit = {int(max_bytes)}")
+    finally:
+        conn.close()
 
 
 def _quote(identifier: str) -> str:
@@ -44,14 +72,17 @@ class SqliteDatabase(Database):
         path: Path,
         description: str = "",
         timeout: float = 30.0,
-        max_value_bytes: int = 16 << 20,
+        limits: ResultLimits | None = None,
+        heap_bytes: int = 0,
     ) -> None:
         path = path.resolve()
         check_sqlite_file(path)
-        super().__init__(name, f"sqlite:///{path}", description)
+        super().__init__(name, f"sqlite:///{path}", description, limits)
         self.path = path
         self.timeout = timeout
-        self.max_value_bytes = max_value_bytes
+        self.heap_bytes = heap_bytes
+        if heap_bytes:
+            limit_heap(heap_bytes)
         self._schema: DatabaseSchema | None = None
         self._schema_stamp: tuple[float, ...] | None = None
         self._lock = threading.Lock()
@@ -65,16 +96,14 @@ class SqliteDatabase(Database):
             path,
             description,
             timeout=settings.query_timeout,
-            max_value_bytes=settings.max_value_bytes,
+            limits=ResultLimits(settings.max_result_bytes, settings.max_cell_bytes),
+            heap_bytes=settings.sqlite_heap_bytes,
         )
 
     def _connect(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
             conn.execute("PRAGMA query_only = ON")
-            # A string or blob past this fails the statement at once ("string or blob too
-            # big"): one step can build a huge value before the time limit is ever checked.
-            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, self.max_value_bytes)
         except sqlite3.Error as exc:
             raise DatabaseUnavailable(
                 f"Cannot open {self.path}: {exc}", path=str(self.path)
@@ -139,13 +168,14 @@ class SqliteDatabase(Database):
         conn = self._connect()
         deadline = time.monotonic() + self.timeout
         # Returning non-zero from the progress handler interrupts the statement: our time limit.
-        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_STEPS)
         try:
-            cursor = conn.execute(sql)
-            rows = cursor.fetchmany(limit + 1)
-            columns = [d[0] for d in cursor.description or ()]
+            with interrupt.stoppable(conn.interrupt):
+                return fetch_bounded(conn.execute(sql), limit, self.limits)
         except sqlite3.OperationalError as exc:
             if "interrupted" in str(exc):
+                if interrupt.cancelled():
+                    raise QueryFailed("The request was cancelled; its query stopped.") from exc
                 raise QueryFailed(
                     f"The query ran longer than {self.timeout:g} s and was stopped.",
                     timeout=self.timeout,
@@ -153,12 +183,17 @@ class SqliteDatabase(Database):
             raise QueryFailed(f"SQLite refused the query: {exc}") from exc
         except sqlite3.Error as exc:
             raise QueryFailed(f"SQLite refused the query: {exc}") from exc
+        except MemoryError as exc:
+            bound = f" ({self.heap_bytes >> 20} MiB, NLSQL_SQLITE_HEAP_BYTES)" * bool(
+                self.heap_bytes
+            )
+            raise QueryFailed(
+                f"The query needed more memory than the server gives SQLite{bound} and was "
+                "stopped.",
+                heap_bytes=self.heap_bytes,
+            ) from exc
         finally:
             conn.close()
-        truncated = len(rows) > limit
-        return QueryResult(
-            columns=columns, rows=[list(r) for r in rows[:limit]], truncated=truncated
-        )
 
     def distinct_values(self, table: str, column: str, limit: int) -> list[Any]:
         found = self.schema().table(table)

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..exceptions import InvalidParams
 from ..settings import Settings
-from .base import Database
+from .base import Database, ResultLimits
 from .mysql import MysqlDatabase, MysqlParams
 from .sqlite import SqliteDatabase
 
@@ -148,4 +148,5 @@ def open_database(
         description,
         timeout=settings.query_timeout,
         pool_size=settings.pool_size,
+        limits=ResultLimits(settings.max_result_bytes, settings.max_cell_bytes),
     )

@@ -1,15 +1,18 @@
 """What one incoming message may be, checked before any method sees it.
 
-Both transports decode through `decode`: a message larger than the limit, JSON nested deeper
+Both transports decode through `decode`: a message larger than the limit, bytes that are not
+UTF-8 (RFC 8259 8.1; Python's parser would also take UTF-16 or UTF-32), JSON nested deeper
 than the limit (Python's parser would recurse until it fails), a non-finite number (`NaN` is
-not JSON, and an id of NaN cannot be echoed back as JSON), a lone surrogate (it cannot be
-encoded as UTF-8 when echoed), or an empty batch each get a JSON-RPC error instead of reaching
-the dispatcher, so no client input can turn into a 500 or a dropped connection.
+not JSON, `1e400` overflows a float, and neither can be echoed back as JSON), a lone surrogate
+(it cannot be encoded as UTF-8 when echoed), or an empty batch each get a JSON-RPC error
+instead of reaching the dispatcher, so no client input can turn into a 500 or a dropped
+connection.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -40,16 +43,16 @@ def decode(text: str | bytes, limits: Limits) -> tuple[Any, dict[str, Any] | Non
             ErrorCode.TOO_LARGE,
         )
     try:
-        message = json.loads(text, parse_constant=_not_json)
+        raw = text if isinstance(text, str) else text.decode("utf-8-sig")
+        message = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
     except RecursionError:
         return None, _too_deep(limits)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # UnicodeDecodeError too
         return None, _error(
             protocol.PARSE_ERROR, f"The message is not valid JSON: {exc}", ErrorCode.PARSE_ERROR
         )
     if _depth(message) > limits.json_depth:
         return None, _too_deep(limits)
-    raw = text if isinstance(text, str) else text.decode("utf-8", "replace")
     if _SURROGATE_ESCAPE.search(raw) and not _encodable(message):
         return None, _error(
             protocol.PARSE_ERROR,
@@ -67,6 +70,13 @@ def decode(text: str | bytes, limits: Limits) -> tuple[Any, dict[str, Any] | Non
 
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON value")
+
+
+def _finite(literal: str) -> float:
+    number = float(literal)
+    if not math.isfinite(number):
+        raise ValueError(f"{literal} is too large for a number")
+    return number
 
 
 def _depth(value: Any) -> int:

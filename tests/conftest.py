@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import uvicorn
@@ -24,18 +23,15 @@ os.environ.pop("NLSQL_SERVER_URL", None)
 
 
 class ServerThread:
-    """A real uvicorn server on 127.0.0.1 in a daemon thread; `config` goes to `uvicorn.Config`
-    (`ws_max_size=...` as `nlsql serve` passes it)."""
+    """A real uvicorn server on 127.0.0.1 in a daemon thread."""
 
-    def __init__(self, app: object, **config: Any) -> None:
+    def __init__(self, app: object) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", lifespan="on", **config)
-        )
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
         )

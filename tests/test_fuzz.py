@@ -4,7 +4,7 @@ Property-based (hypothesis) against real uvicorn servers on loopback, started fo
 alone: arbitrary bytes and JSON values as `/rpc` bodies and `/ws` frames, odd ids and params for
 every method, odd Unicode, deep nesting, oversized bodies and frames, batches. For every example:
 
-- the reply comes within `REPLY_TIMEOUT` (a slower one counts as a hang);
+- the reply comes within `fuzz_clients.REPLY_TIMEOUT` (a slower one counts as a hang);
 - every reply is strict JSON and a JSON-RPC 2.0 Response object: the request's id on a valid
   request, an error with id null for a message refused whole (a limit, not JSON, not a request),
   never an internal error, never an HTTP 500 or plain text;
@@ -16,7 +16,8 @@ every method, odd Unicode, deep nesting, oversized bodies and frames, batches. F
 
 Properties marked `xfail(strict=True)` state JSON-RPC 2.0 rules the server does not follow yet;
 each reason names the behaviour. Every example is derandomized (CI runs the same ones);
-`NLSQL_FUZZ_EXAMPLES` sets the examples per property (default 100).
+`NLSQL_FUZZ_EXAMPLES` sets the examples per property (default 100: the module then takes about
+one minute on an idle 2-core machine, two when it is busy).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def served(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """`nlsql serve` in a process of its own, as users run it (WebSocket frames capped at the
     message limit); its log is this module's alone."""
     settings = Settings()
@@ -141,11 +142,11 @@ def spliced(message: bytes, at: int, insert: bytes, cut: bool) -> bytes:
     return message[:at] + insert + (b"" if cut else message[at:])
 
 
-def near_json(methods: tuple[str, ...] = METHODS) -> st.SearchStrategy[bytes]:
+def near_json() -> st.SearchStrategy[bytes]:
     """Requests broken in one place: bytes inserted, the end cut off."""
     return st.builds(
         spliced,
-        requests(methods, valid_ids()).map(encode),
+        requests(METHODS, valid_ids()).map(encode),
         st.integers(0, 10**6),
         st.binary(max_size=8),
         st.booleans(),
@@ -302,7 +303,7 @@ def test_a_lone_surrogate_is_a_parse_error_in_any_member(
     body = json.dumps(with_lone_surrogate(where, surrogate, text)).encode(encoding)
     if over is over_ws:
         body = body.decode(encoding).encode("utf-8")
-    assert judge(body).refusals == {"parse_error"}
+    assert "parse_error" in judge(body).refusals
     over(live, body)
 
 

@@ -79,15 +79,21 @@ def connect(url: str | None, *, token: str | None = None) -> None:
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """`%load_ext nlsql_jupyter`: register `%%ask` (and `%ask`) and `%nlsql`, and the JupyterLab
-    sidebar's comm target (a waiting sidebar connects now); start the chart renderer's engine in
-    the background so the first chart's static copy does not wait for it."""
+    sidebar's comm target (a waiting sidebar connects now); then return at once, leaving the
+    bundled server's start and the rest of the first answer's preparation to a background
+    thread (`nlsql_jupyter.preload`)."""
     from nlsql_jupyter import comm
     from nlsql_jupyter.magics import AskMagics
-    from nlsql_jupyter.static_chart import warm_up
+    from nlsql_jupyter.preload import preload
 
-    ipython.register_magics(AskMagics(shell=ipython))
+    magics = AskMagics(shell=ipython)
+    ipython.register_magics(magics)
     comm.register()
-    warm_up()
+    preload(
+        ipython,
+        bundled=magics.runtime.configured_url is None,
+        renderer=magics.static_charts,
+    )
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:

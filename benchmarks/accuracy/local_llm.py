@@ -3,9 +3,9 @@
     python -m benchmarks.accuracy.local_llm [runner options]
         e.g. --engine llm --engine auto --db retail --quiet
 
-starts `llama_cpp.server` with Qwen2.5-Coder-1.5B-Instruct (installed into `.cache/models` by
-`scripts/install-local-model.sh`), points the LLM engine at it through the `NLSQL_LLM_*`
-variables, and runs the accuracy runner (`run.py`) with the options given. The weights are an
+starts `llama_cpp.server` with Qwen2.5-Coder-1.5B-Instruct (installed into the per-user cache,
+`nlsql_jupyter.cache`, by `scripts/install-local-model.sh`), points the LLM engine at it
+through the `NLSQL_LLM_*` variables, and runs the accuracy runner (`run.py`) with the options given. The weights are an
 unofficial re-upload: tests and benchmarks only, never a product default.
 """
 
@@ -23,8 +23,9 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[2]
-MODEL = REPO / ".cache" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+from nlsql_jupyter.cache import cached
+
+MODEL = cached("models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
 #: The name the server answers to; the engine sends it as the model.
 ALIAS = "qwen2.5-coder-1.5b-instruct"
 #: Loading a 1 GB model takes seconds; a first start on a busy machine takes longer.

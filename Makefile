@@ -21,11 +21,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py notebooks/quickstart.ipynb
 
+# What the tests need beyond the venv is fetched or built once per user, outside the checkout
+# (scripts/cache-dir.sh); the run ends by naming its slowest tests, so a new slow one shows.
 test: $(STAMP)
 	scripts/install-system-deps.sh
 	scripts/install-widget-js.sh
 	PYTHON=$(BIN)/python scripts/install-local-model.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[lab]'

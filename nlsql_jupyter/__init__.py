@@ -80,8 +80,8 @@ def connect(url: str | None, *, token: str | None = None) -> None:
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """`%load_ext nlsql_jupyter`: register `%%ask` (and `%ask`) and `%nlsql`, and the JupyterLab
     sidebar's comm target (a waiting sidebar connects now); then return at once, leaving the
-    bundled server's start and the rest of the first answer's preparation to a background
-    thread (`nlsql_jupyter.preload`)."""
+    bundled server's start, the chart renderer's and the rest of the first answer's preparation
+    to run meanwhile (`nlsql_jupyter.preload`)."""
     from nlsql_jupyter import comm
     from nlsql_jupyter.magics import AskMagics
     from nlsql_jupyter.preload import preload

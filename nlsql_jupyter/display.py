@@ -299,7 +299,7 @@ def show_answer(
     The answer is whole on screen before the chart's static SVG (`nlsql_jupyter.static_chart`)
     is made: the chart goes out as Vega-Lite first, and that output is then updated in place
     with the SVG added (nbclient and JupyterLab apply the update; the saved notebook keeps it).
-    A worker thread would overlap nothing: the renderer holds the GIL while it works.
+    The SVG is drawn in the renderer's own process, so the kernel is free while it waits.
     """
     metadata = {"nlsql": answer.provenance()}
     spec = answer.chart_spec() if chart and answer.executed else None
@@ -327,8 +327,8 @@ def show_answer(
         if info.get("note"):
             display(Note(str(info["note"])), metadata=metadata)
         if static_chart:
-            # The renderer holds the GIL: let the kernel's I/O thread send the answer first
-            # (an ipykernel stream's flush waits until everything before it has gone out).
+            # The answer goes out before the wait for the renderer (an ipykernel stream's
+            # flush waits until everything before it has gone out).
             sys.stdout.flush()
             svg = render_svg(spec)
             if svg is not None:

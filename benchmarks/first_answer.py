@@ -127,25 +127,28 @@ def report(cells: dict[str, Contender], timings: dict[str, Timings], args: Any) 
     base = timings["sql"]
     print(
         f"{args.trials} trials, fresh kernels each (kernel start not counted), "
-        f"then {args.warm} warm cells per kernel; medians in ms, ratios to JupySQL's"
+        f"then {args.warm} warm cells per kernel; ms, ratios of medians to JupySQL's"
     )
-    print("first: the set-up cell + the first answering cell; shown: on screen; done: cell idle")
-    head = (
-        f"{'cell':<28}{'setup':>8}{'shown':>8}{'÷':>6}{'done':>8}{'÷':>6}"
-        f"{'warm p50':>10}{'p95':>8}{'÷':>6}"
+    print(
+        "first = the set-up cell + the first answering cell (median); shown: the answer on "
+        "screen; done: the cell idle"
     )
-    print(head)
+    print(
+        f"{'cell':<28}{'setup':>7}{'first shown':>13}{'÷':>6}{'first done':>12}{'÷':>6}"
+        f"{'warm shown':>12}{'warm done':>11}{'p95':>7}{'÷':>6}"
+    )
+    base_warm = med(w.idle for w in base.warm) if base.warm else float("nan")
     for name, contender in cells.items():
         t = timings[name]
         shown, done = med(t.first_shown()), med(t.first_done())
-        warm = [w.idle for w in t.warm] or [float("nan")]
-        base_warm = [w.idle for w in base.warm] or [float("nan")]
+        warm_shown = [w.shown for w in t.warm] or [float("nan")]
+        warm_done = [w.idle for w in t.warm] or [float("nan")]
         print(
-            f"{contender.label:<28}{med(t.setup) * 1000:>8.0f}"
-            f"{shown * 1000:>8.0f}{shown / med(base.first_shown()):>6.2f}"
-            f"{done * 1000:>8.0f}{done / med(base.first_done()):>6.2f}"
-            f"{med(warm) * 1000:>10.1f}{percentile(warm, 95) * 1000:>8.1f}"
-            f"{med(warm) / med(base_warm):>6.2f}"
+            f"{contender.label:<28}{med(t.setup) * 1000:>7.0f}"
+            f"{shown * 1000:>13.0f}{shown / med(base.first_shown()):>6.2f}"
+            f"{done * 1000:>12.0f}{done / med(base.first_done()):>6.2f}"
+            f"{med(warm_shown) * 1000:>12.1f}{med(warm_done) * 1000:>11.1f}"
+            f"{percentile(warm_done, 95) * 1000:>7.1f}{med(warm_done) / base_warm:>6.2f}"
         )
 
 

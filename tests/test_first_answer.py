@@ -1,8 +1,9 @@
 """The first answer's fixed costs: what `%load_ext` and the first `%%ask` do, and do not, wait for.
 
-`%load_ext` returns at once and the bundled server starts in the background (a real kernel run
-by nbclient); the offline engine answers without importing the `openai` SDK, which the LLM
-engine imports on its first use (a fresh interpreter, against the scripted LLM server).
+`%load_ext` returns at once, the bundled server starts in the background and charts are drawn
+by a renderer process (a real kernel run by nbclient); the offline engine answers without
+importing the `openai` SDK, which the LLM engine imports on its first use (a fresh interpreter,
+against the scripted LLM server).
 """
 
 from __future__ import annotations
@@ -85,10 +86,13 @@ def test_load_ext_returns_before_the_bundled_server_is_up_and_the_first_ask_uses
         "    time.sleep(0.05)\n"
         "started = running_server()\n"
         "print('up before asking:', started is not None)",
-        # ... and the first question is answered by that server.
-        f"%%ask --db retail --no-chart\n{SEED_TOP}",
+        # ... and the first question is answered by that server, its chart drawn to SVG by
+        # the renderer's own process (whose engine would hold the kernel's GIL).
+        f"%%ask --db retail\n{SEED_TOP}",
+        "import sys\n"
         "from nlsql_jupyter.runtime import get_runtime\n"
-        "print('same server:', get_runtime().client.url == started.url)",
+        "print('same server:', get_runtime().client.url == started.url)\n"
+        "print('renderer in the kernel:', 'vl_convert' in sys.modules)",
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     NotebookClient(
@@ -103,4 +107,5 @@ def test_load_ext_returns_before_the_bundled_server_is_up_and_the_first_ask_uses
     answer = notebook.cells[2].outputs
     assert not [o for o in answer if o.output_type == "error"]
     assert any('class="dataframe"' in o.get("data", {}).get("text/html", "") for o in answer)
-    assert printed[3] == "same server: True"
+    assert any("<svg" in o.get("data", {}).get("image/svg+xml", "") for o in answer)
+    assert printed[3] == "same server: True\nrenderer in the kernel: False"

@@ -13,6 +13,7 @@ small chart takes tens of milliseconds.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import logging
@@ -79,6 +80,10 @@ def _running() -> subprocess.Popen[str]:
     """The renderer process, started (again, if it exited) on demand; call with `_lock` held."""
     global _process
     if _process is None or _process.poll() is not None:
+        if _process is None:
+            atexit.register(_stop)
+        else:
+            _close(_process)
         _process = subprocess.Popen(
             [sys.executable, "-m", __name__],
             stdin=subprocess.PIPE,
@@ -87,6 +92,23 @@ def _running() -> subprocess.Popen[str]:
             encoding="utf-8",
         )
     return _process
+
+
+def _stop() -> None:
+    """At exit: close the renderer's input, which ends it, and reap it."""
+    if _process is not None:
+        _close(_process)
+
+
+def _close(process: subprocess.Popen[str]) -> None:
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            pipe.close()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _svg(spec: dict[str, Any]) -> str:

@@ -2,8 +2,8 @@
 
 `%load_ext` returns at once, the bundled server starts in the background and charts are drawn
 by a renderer process (a real kernel run by nbclient); the offline engine answers without
-importing the `openai` SDK, which the LLM engine imports on its first use (a fresh interpreter,
-against the scripted LLM server).
+importing the `openai` SDK (nor redis-py, with sessions in memory), which the LLM engine imports
+on its first use (a fresh interpreter, against the scripted LLM server).
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from IPython.core.interactiveshell import InteractiveShell
 shell = InteractiveShell.instance()
 shell.run_line_magic("load_ext", "nlsql_jupyter")
 offline = shell.run_cell("%%ask --db retail\\n{SEED_TOP}").result
-after_offline = "openai" in sys.modules
+unused = [m for m in ("openai", "redis") if m in sys.modules]
 llm = shell.run_cell("%%ask --db retail --engine llm\\norders per channel").result
 servers = [t.name for t in threading.enumerate()].count("nlsql-embedded-server")
 print(json.dumps({{
     "offline": [offline.engine, len(offline.rows)],
-    "openai_after_offline": after_offline,
+    "unused_after_offline": unused,
     "llm": [llm.engine, llm.sql, sorted(map(tuple, llm.rows))],
     "openai_after_llm": "openai" in sys.modules,
     "servers": servers,
@@ -44,7 +44,7 @@ print(json.dumps({{
 """
 
 
-def test_the_offline_answer_imports_no_llm_sdk_and_the_llm_engine_still_answers(
+def test_the_offline_answer_imports_no_llm_sdk_or_redis_and_the_llm_engine_still_answers(
     llm_server: ScriptedLlm, data_dir: Path
 ) -> None:
     llm_server.enqueue(f"```sql\n{GOOD_SQL}\n```")
@@ -64,7 +64,7 @@ def test_the_offline_answer_imports_no_llm_sdk_and_the_llm_engine_still_answers(
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["offline"] == ["offline", 5]
-    assert seen["openai_after_offline"] is False
+    assert seen["unused_after_offline"] == []  # no LLM SDK, no Redis client: neither is used
     assert seen["llm"][0] == "llm" and "channel" in seen["llm"][1] and seen["llm"][2]
     assert seen["openai_after_llm"] is True
     assert seen["servers"] == 1

@@ -11,7 +11,8 @@ start itself is not counted) and times, from the first execute request to the ke
 - JupySQL: `%load_ext sql`, then the first `%%sql sqlite:///…` with the SQL `%%ask` writes;
 - pandas: `import sqlite3, pandas`, then `pd.read_sql` of that SQL, shown as a DataFrame.
 
-The sample databases are generated beforehand (as after a first use). "shown" is until the
+The sample databases are generated beforehand (as after a first use). `--pause` waits that many
+seconds between the two cells, as a user writing the question does (default 0: "Run All"). "shown" is until the
 answer is on screen (the last new output; later in-place updates such as a chart's static SVG
 not counted), "done" until the cell is idle. Then each kernel, now warm, runs the same cell
 `--warm` more times, interleaved, for p50/p95. Trials are interleaved too (ask, sql, pandas,
@@ -101,7 +102,9 @@ def contenders(sql: str, path: str) -> dict[str, Contender]:
     }
 
 
-def trial(cells: dict[str, Contender], timings: dict[str, Timings], warm: int) -> None:
+def trial(
+    cells: dict[str, Contender], timings: dict[str, Timings], warm: int, pause: float
+) -> None:
     """Fresh kernels, first cells timed one kernel after the other, then warm rounds."""
     kernels: dict[str, tuple[Any, Any]] = {}
     try:
@@ -109,6 +112,7 @@ def trial(cells: dict[str, Contender], timings: dict[str, Timings], warm: int) -
             manager, client = start_new_kernel(kernel_name="python3", cwd=str(REPO))
             kernels[name] = (manager, client)
             setup, _ = run_cell(client, contender.setup)
+            time.sleep(pause)
             first, outputs = run_cell(client, contender.cell)
             check(contender.label, outputs)
             timings[name].setup.append(setup.idle)
@@ -127,7 +131,8 @@ def report(cells: dict[str, Contender], timings: dict[str, Timings], args: Any) 
     base = timings["sql"]
     print(
         f"{args.trials} trials, fresh kernels each (kernel start not counted), "
-        f"then {args.warm} warm cells per kernel; ms, ratios of medians to JupySQL's"
+        f"then {args.warm} warm cells per kernel; {args.pause:g} s pause before the first; "
+        "ms, ratios of medians to JupySQL's"
     )
     print(
         "first = the set-up cell + the first answering cell (median); shown: the answer on "
@@ -156,6 +161,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=5, help="fresh kernels per contender")
     parser.add_argument("--warm", type=int, default=10, help="warm cells per kernel and trial")
+    parser.add_argument(
+        "--pause", type=float, default=0.0, help="seconds between the set-up and the first cell"
+    )
     args = parser.parse_args()
 
     path = str(ensure_sample("retail", Settings().data_dir))
@@ -163,7 +171,7 @@ def main() -> int:
     timings = {name: Timings() for name in cells}
     started = time.perf_counter()
     for _ in range(args.trials):
-        trial(cells, timings, args.warm)
+        trial(cells, timings, args.warm, args.pause)
     report(cells, timings, args)
     print(f"({time.perf_counter() - started:.0f} s, {os.cpu_count()} cores)")
     return 0

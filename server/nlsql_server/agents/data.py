@@ -12,12 +12,16 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
-
-import sqlglot
 
 from ..databases import safety
-from ..databases.base import Database, DatabaseSchema, QueryResult
+from ..databases.base import (
+    Column,
+    Database,
+    DatabaseSchema,
+    QueryResult,
+    Table,
+    quote_identifier,
+)
 from ..engines.base import EngineContext
 from ..engines.offline.words import name_words
 from ..exceptions import InvalidParams
@@ -28,6 +32,10 @@ MAX_INDEXED_VALUES = 200
 #: Words of date columns that hold planned days, not events: they do not fix "today".
 _ISO_DATE = re.compile(r"\d{4}-\d{2}")
 _PLANNED = {"due", "deadline", "expiry", "expires", "expiration", "planned", "until", "end"}
+#: Columns one statement of statistics reads at most (SQLite allows 2,000 result columns).
+_PER_STATEMENT = 500
+#: A column whose statistics the context reads, and what it may be: `text`, `flag` or `date`.
+Probe = tuple[Column, str]
 
 
 @dataclass(frozen=True)
@@ -66,13 +74,14 @@ def row_limit(limit: int | None, most: int) -> int:
     return min(limit, most)
 
 
-def _quote(identifier: str, dialect: str) -> str:
-    return sqlglot.exp.to_identifier(identifier, quoted=True).sql(dialect=dialect)
-
-
 class ContextCache:
     """Engine contexts per database, rebuilt when the database's schema object or its glossary
-    changes (an edited glossary file reaches the next question)."""
+    changes (an edited glossary file reaches the next question).
+
+    A rebuilt context equal to the kept one (a write that changed no table, column, key, row
+    count or indexed value) is dropped for the kept one, so the engines' schema index built for
+    it (`index_for`, costly on a wide schema) is kept too.
+    """
 
     def __init__(self, reference_date: date | None = None, min_confidence: float = 0.5) -> None:
         self._cache: dict[str, tuple[DatabaseSchema, EngineContext]] = {}
@@ -90,6 +99,9 @@ class ContextCache:
             database, schema, glossary, self.reference_date, self.min_confidence
         )
         with self._lock:
+            kept = self._cache.get(database.name)
+            if kept is not None and kept[1] == context:
+                context = kept[1]
             self._cache[database.name] = (schema, context)
         return context
 
@@ -102,43 +114,53 @@ def build_context(
     min_confidence: float = 0.5,
 ) -> EngineContext:
     """Schema, glossary, distinct values of categorical text columns and of 0/1 flags, the span
-    of years, and the reference date (given, else the latest event date in the data)."""
-    values: dict[tuple[str, str], list[str]] = {}
+    of years, and the reference date (given, else the latest event date in the data).
+
+    The data is read in two batches (`Database.read_many`): one statement of statistics per
+    table, then the values of the text columns found categorical.
+    """
+    probes = _probes(schema, database.dialect)
+    statements = [sql for _, _, sql in probes]
+    found: dict[tuple[str, str], list[str] | None] = {}
+    categorical: list[tuple[str, str]] = []
     first_year: int | None = None
     last_year: int | None = None
     latest: str | None = None
-    dialect = database.dialect
-    for table in schema.tables:
-        if not table.row_count:
-            continue
-        tname = _quote(table.name, dialect)
-        keys = {fk.column for fk in table.foreign_keys}
-        for column in table.columns:
-            cname = _quote(column.name, dialect)
-            if column.kind == "text" and not column.primary_key:
-                count = _scalar(database, f"SELECT COUNT(DISTINCT {cname}) FROM {tname}")
+    for (table, chunk, _), rows in zip(probes, database.read_many(statements, 1), strict=True):
+        cells = iter(rows[0])
+        for column, what in chunk:
+            key = (table.name, column.name)
+            if what == "text":
+                count = next(cells)
                 if count and count <= MAX_INDEXED_VALUES:
-                    found = database.distinct_values(table.name, column.name, MAX_INDEXED_VALUES)
-                    values[(table.name, column.name)] = [str(v) for v in found]
-            elif column.kind == "integer" and not column.primary_key and column.name not in keys:
-                low, high = _row(database, f"SELECT MIN({cname}), MAX({cname}) FROM {tname}")
-                if low in (0, 1) and high in (0, 1):
-                    values[(table.name, column.name)] = ["0", "1"]  # a flag: "discontinued"
-            elif column.kind == "date":
-                low, high = _row(database, f"SELECT MIN({cname}), MAX({cname}) FROM {tname}")
+                    found[key] = None  # filled below, in this order
+                    categorical.append(key)
+                continue
+            low, high = next(cells), next(cells)
+            if what == "flag" and low in (0, 1) and high in (0, 1):
+                found[key] = ["0", "1"]  # a flag: "discontinued"
+            elif (
+                what == "date"
+                and _ISO_DATE.match(str(low or ""))
+                and _ISO_DATE.match(str(high or ""))
+            ):
                 # Only ISO dates ('2005-04-12…') tell years; '04/12/2005' in a DATE column
                 # (SQLite stores whatever it is given) is left out, not misread.
-                if _ISO_DATE.match(str(low or "")) and _ISO_DATE.match(str(high or "")):
-                    first_year = min(first_year or 9999, int(str(low)[:4]))
-                    last_year = max(last_year or 0, int(str(high)[:4]))
-                    if not _PLANNED & set(name_words(column.name)):
-                        latest = max(latest or "", str(high)[:10])
+                first_year = min(first_year or 9999, int(str(low)[:4]))
+                last_year = max(last_year or 0, int(str(high)[:4]))
+                if not _PLANNED & set(name_words(column.name)):
+                    latest = max(latest or "", str(high)[:10])
+    for key, distinct in zip(
+        categorical, database.distinct_values_of(categorical, MAX_INDEXED_VALUES), strict=True
+    ):
+        found[key] = [str(v) for v in distinct]
+    values = {key: known for key, known in found.items() if known is not None}
     years = (first_year, last_year) if first_year and last_year else None
     if reference_date is None and latest:
         reference_date = date.fromisoformat(latest)
     return EngineContext(
         schema=schema,
-        dialect=dialect,
+        dialect=database.dialect,
         glossary=glossary,
         values=values,
         years=years,
@@ -147,11 +169,37 @@ def build_context(
     )
 
 
-def _row(database: Database, sql: str) -> tuple[Any, ...]:
-    rows = database.execute(sql, 1).rows
-    return tuple(rows[0]) if rows else (None, None)
-
-
-def _scalar(database: Database, sql: str) -> Any:
-    rows = database.execute(sql, 1).rows
-    return rows[0][0] if rows else None
+def _probes(schema: DatabaseSchema, dialect: str) -> list[tuple[Table, list[Probe], str]]:
+    """Per table with rows, the columns worth reading and one statement of their statistics:
+    the distinct count of text columns, the lowest and highest integer (a 0/1 flag?) and date."""
+    out = []
+    for table in schema.tables:
+        if not table.row_count:
+            continue
+        keys = {fk.column for fk in table.foreign_keys}
+        probed: list[Probe] = []
+        for column in table.columns:
+            if column.kind == "text" and not column.primary_key:
+                probed.append((column, "text"))
+            elif column.kind == "integer" and not column.primary_key and column.name not in keys:
+                probed.append((column, "flag"))
+            elif column.kind == "date":
+                probed.append((column, "date"))
+        for start in range(0, len(probed), _PER_STATEMENT):
+            chunk = probed[start : start + _PER_STATEMENT]
+            parts = []
+            for column, what in chunk:
+                name = quote_identifier(column.name, dialect)
+                parts += (
+                    [f"COUNT(DISTINCT {name})"]
+                    if what == "text"
+                    else [f"MIN({name})", f"MAX({name})"]
+                )
+            out.append(
+                (
+                    table,
+                    chunk,
+                    f"SELECT {', '.join(parts)} FROM {quote_identifier(table.name, dialect)}",
+                )
+            )
+    return out

@@ -31,7 +31,7 @@ import pymysql
 import pymysql.cursors
 from pymysql.constants import FIELD_TYPE
 
-from ..exceptions import DatabaseUnavailable, NlsqlError, QueryFailed, UnknownTable
+from ..exceptions import DatabaseUnavailable, NlsqlError, QueryFailed
 from . import interrupt
 from .base import (
     Column,
@@ -562,17 +562,6 @@ class MysqlDatabase(Database):
             for index, count in self._run(sql, len(exact)).rows:
                 counts[exact[index]] = int(count)
         return counts
-
-    def distinct_values(self, table: str, column: str, limit: int) -> list[Any]:
-        found = self.schema().table(table)
-        if found is None or found.column(column) is None:
-            raise UnknownTable(f"No column {table}.{column} in {self.name}.")
-        col = _quote(found.column(column).name)  # type: ignore[union-attr]
-        sql = (
-            f"SELECT {col} FROM {_quote(found.name)} WHERE {col} IS NOT NULL "
-            f"GROUP BY {col} ORDER BY COUNT(*) DESC, {col} LIMIT {int(limit)}"
-        )
-        return [row[0] for row in self._run(sql, limit).rows]
 
     def close(self) -> None:
         self._pool.close()

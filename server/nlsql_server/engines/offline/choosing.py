@@ -108,7 +108,7 @@ class Resolver:
             if root is not None:
                 joined = self.index.graph.cost(root, table)
             else:
-                costs = (self.index.graph.cost(table, a) for a in anchors)
+                costs = (self.index.graph.costs_to(a).get(table) for a in anchors)
                 joined = sum(_UNREACHABLE if c is None else c for c in costs)
             distinct = self.index.distinct_count(table, getattr(link, "column", ""))
             return (

@@ -6,6 +6,11 @@ order_items) multiplies rows ("fan-out"); such steps cost much more, so a path t
 many-to-one side always wins, and `JoinTree.fans_out` tells the caller when none exists. A
 nullable key costs a little more than a required one: an inner join on it drops rows (orders →
 employees → regions loses the orders no employee took; orders → customers → regions does not).
+
+The search is bounded so that it stays cheap on a schema of 1,000 tables: a path has at most
+`MAX_JOINS` steps (farther tables count as unconnected), each root's paths are found once per
+graph, and `costs_to` finds every table's cost *to* one table in a single search, where asking
+each table in turn would search the whole graph from each.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from ...databases.base import DatabaseSchema
 _FORWARD_COST = 10
 _NULLABLE_COST = 1
 _BACKWARD_COST = 1000
+#: Join steps a path takes at most: the sample schemas need 5; a question whose tables are
+#: farther apart than this is not answered by joining them.
+MAX_JOINS = 6
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,8 @@ class JoinGraph:
 
     def __init__(self, schema: DatabaseSchema) -> None:
         self._edges: dict[str, list[Edge]] = {t.name: [] for t in schema.tables}
+        #: Each step and the same key walked the other way.
+        self._reverse: dict[Edge, Edge] = {}
         for table in schema.tables:
             for fk in table.foreign_keys:
                 target = schema.table(fk.ref_table)
@@ -69,19 +79,42 @@ class JoinGraph:
                 ref_column = fk.ref_column or (target.primary_key or ["rowid"])[0]
                 key = table.column(fk.column)
                 nullable = key is None or key.nullable
-                self._edges[table.name].append(
-                    Edge(table.name, fk.column, target.name, ref_column, True, nullable)
-                )
-                self._edges[target.name].append(
-                    Edge(target.name, ref_column, table.name, fk.column, False, nullable)
-                )
+                forward = Edge(table.name, fk.column, target.name, ref_column, True, nullable)
+                backward = Edge(target.name, ref_column, table.name, fk.column, False, nullable)
+                self._edges[table.name].append(forward)
+                self._edges[target.name].append(backward)
+                self._reverse[forward], self._reverse[backward] = backward, forward
         self._paths: dict[str, dict[str, tuple[int, tuple[Edge, ...]]]] = {}
+        self._costs_to: dict[str, dict[str, int]] = {}
 
     def paths(self, root: str) -> dict[str, tuple[int, tuple[Edge, ...]]]:
-        """Cheapest path from `root` to every reachable table, with its cost (Dijkstra)."""
+        """Cheapest path from `root` to every table within `MAX_JOINS` steps, with its cost."""
         if root not in self._paths:
             self._paths[root] = self._dijkstra(root)
         return self._paths[root]
+
+    def costs_to(self, target: str) -> dict[str, int]:
+        """What joining `target` costs from each table that reaches it within `MAX_JOINS`
+        steps: `cost(table, target)` for every table at once (a search from `target` along
+        the reversed steps)."""
+        if target not in self._costs_to:
+            best = {target: 0}
+            steps = {target: 0}
+            queue: list[tuple[int, str]] = [(0, target)]
+            while queue:
+                cost, table = heapq.heappop(queue)
+                if cost > best[table] or steps[table] >= MAX_JOINS:
+                    continue
+                # every step into `table` is the reverse of one of its own steps
+                for edge in self._edges.get(table, ()):
+                    step = self._reverse[edge]
+                    new_cost = cost + step.cost
+                    if step.table not in best or new_cost < best[step.table]:
+                        best[step.table] = new_cost
+                        steps[step.table] = steps[table] + 1
+                        heapq.heappush(queue, (new_cost, step.table))
+            self._costs_to[target] = best
+        return self._costs_to[target]
 
     def _dijkstra(self, root: str) -> dict[str, tuple[int, tuple[Edge, ...]]]:
         best: dict[str, tuple[int, tuple[Edge, ...]]] = {root: (0, ())}
@@ -89,12 +122,13 @@ class JoinGraph:
         order = 0
         while queue:
             cost, _, table = heapq.heappop(queue)
-            if cost > best[table][0]:
+            path = best[table][1]
+            if cost > best[table][0] or len(path) >= MAX_JOINS:
                 continue
             for edge in self._edges.get(table, ()):
                 new_cost = cost + edge.cost
                 if edge.other not in best or new_cost < best[edge.other][0]:
-                    best[edge.other] = (new_cost, best[table][1] + (edge,))
+                    best[edge.other] = (new_cost, path + (edge,))
                     order += 1
                     heapq.heappush(queue, (new_cost, order, edge.other))
         return best
@@ -118,6 +152,7 @@ class JoinGraph:
         return [(e.other, e.other_column) for e in self._edges.get(table, ()) if not e.many_to_one]
 
     def cost(self, root: str, table: str) -> int | None:
-        """What joining `table` to `root` costs, or None when no keys connect them."""
+        """What joining `table` to `root` costs, or None when no keys connect them (within
+        `MAX_JOINS` steps)."""
         found = self.paths(root).get(table)
         return None if found is None else found[0]

@@ -8,11 +8,11 @@ a filler word, or an unknown word. Deciding what each mention *does* is the next
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from .periods import relative_at
-from .schema_index import SYNONYMS, Link, SchemaIndex, TableLink, TermLink, ValueLink
+from .schema_index import SYNONYMS, ColumnLink, Link, SchemaIndex, TableLink, TermLink, ValueLink
 from .words import MONTH_WORDS, Token, stem
 
 
@@ -129,7 +129,29 @@ def link(tokens: list[Token], index: SchemaIndex) -> list[Mention]:
         )
         mentions.append(mention)
         position = mention.end
-    return mentions
+    return _in_named_tables(mentions)
+
+
+def _in_named_tables(mentions: list[Mention]) -> list[Mention]:
+    """A column of several tables means the one of a table the question names: in "total
+    amount of harbor refunds per status" both words are harbor_refunds' own, however many
+    other tables have an `amount` and a `status`. Values keep every table they are found in:
+    "wines from Sonoma county" may mean a county of the appellations the wines name."""
+    named = {
+        found.table
+        for m in mentions
+        if m.links and all(isinstance(found, TableLink) for found in m.links)
+        for found in m.links
+        if isinstance(found, TableLink)
+    }
+    narrowed = []
+    for m in mentions:
+        columns = [f for f in m.links if isinstance(f, ColumnLink)]
+        kept = tuple(f for f in columns if f.table in named)
+        if kept and len(kept) < len(columns) == len(m.links):
+            m = replace(m, links=kept)
+        narrowed.append(m)
+    return narrowed
 
 
 def _longest(tokens: list[Token], start: int, index: SchemaIndex) -> Mention | None:

@@ -114,11 +114,14 @@ class SchemaIndex:
         self.context = context
         self.graph = JoinGraph(context.schema)
         self.tables = {t.name: _facts(t) for t in context.schema.tables}
-        self.phrases: dict[tuple[str, ...], list[Link]] = {}
+        # Each phrase's links once, in order (a dict as an ordered set: "amount" may name a
+        # column of each of 1,000 tables).
+        unique: dict[tuple[str, ...], dict[Link, None]] = {}
         for words, link in self._entries():
-            links = self.phrases.setdefault(words, [])
-            if link not in links:
-                links.append(link)
+            unique.setdefault(words, {})[link] = None
+        self.phrases: dict[tuple[str, ...], list[Link]] = {
+            words: list(links) for words, links in unique.items()
+        }
         self.longest = max((len(p) for p in self.phrases), default=1)
         #: One-word glossary names by stem, so "spend" finds "spending".
         self.term_stems: dict[str, list[Link]] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -83,6 +84,7 @@ def tokenize(question: str) -> list[Token]:
     return tokens
 
 
+@lru_cache(maxsize=1 << 14)  # a wide schema repeats its column names in every table
 def name_words(identifier: str) -> tuple[str, ...]:
     """The lemmas of a snake_case or camelCase name: `order_items` → ("order", "item")."""
     return tuple(lemma(w) for w in _WORD.findall(_CAMEL.sub(" ", identifier)))

@@ -36,6 +36,7 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy server/nlsql_server nlsql_jupyter
 
 clean:
 	rm -rf $(VENV) .tmp .pytest_cache

@@ -16,7 +16,7 @@
     ├── Unauthorized                unauthorized          (the server needs `--token`)
     ├── Forbidden                   forbidden_host, forbidden_origin, unsupported_media_type
     ├── InternalServerError         internal_error        (the server failed; see its log)
-    ├── ProtocolError               protocol_error        (a message that is not valid JSON-RPC)
+    ├── ProtocolError               protocol_error        (invalid_request: not valid JSON-RPC)
     │   ├── MethodNotFound          method_not_found      (the server is older than this client)
     │   └── MessageRefused          parse_error, binary_frame, too_large, too_deep, invalid_batch
     └── TransportError              transport_error       (one transport failed: the client falls back)
@@ -274,6 +274,7 @@ _BY_CODE: dict[str, type[NlsqlError]] = {
     ErrorCode.TOO_LARGE: MessageRefused,
     ErrorCode.TOO_DEEP: MessageRefused,
     ErrorCode.INVALID_BATCH: MessageRefused,
+    ErrorCode.INVALID_REQUEST: ProtocolError,
     ErrorCode.METHOD_NOT_FOUND: MethodNotFound,
     ErrorCode.INTERNAL_ERROR: InternalServerError,
 }

@@ -1,6 +1,6 @@
 """The Starlette app: JSON-RPC on `/ws` (with progress notifications) and `POST /rpc`, `/health`.
 
-Transports only move messages; `rpc.dispatch` does the work, so every transport behaves alike.
+Transports only move messages; `rpc.respond` does the work, so every transport behaves alike.
 """
 
 from __future__ import annotations
@@ -96,14 +96,14 @@ async def _websocket(websocket: WebSocket) -> None:
     tasks: set[asyncio.Task[None]] = set()
     client = object()  # this connection's share of the query pool
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: protocol.Reply) -> None:
         text = await _encode(message)
         async with send_lock:
             await websocket.send_text(text)
 
     async def handle(message: Any) -> None:
         with workers.as_client(client):
-            response = await rpc.dispatch(services, message, send)
+            response = await rpc.respond(services, message, send)
         if response is not None:
             await send(response)
 
@@ -151,11 +151,8 @@ async def _rpc(request: Request) -> Response:
         return _JsonResponse(failure, status_code=status)
     peer = request.client.host if request.client else ""
     with workers.as_client(("http", peer)):  # HTTP clients are told apart by address only
-        if isinstance(message, list):
-            responses = [r for r in [await _rpc_one(services, m) for m in message] if r is not None]
-            return await _json(responses)
-        response = await _rpc_one(services, message)
-    return await _json(response) if response is not None else Response(status_code=204)
+        reply = await rpc.respond(services, message, None)
+    return Response(status_code=204) if reply is None else await _json(reply)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -172,19 +169,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
         if size > limit:
             break
     return b"".join(chunks)
-
-
-async def _rpc_one(services: Services, message: Any) -> dict[str, Any] | None:
-    """One request over HTTP: progress notifications are collected into `result.progress`."""
-    progress: list[dict[str, Any]] = []
-
-    async def collect(notification: dict[str, Any]) -> None:
-        progress.append(notification["params"])
-
-    response = await rpc.dispatch(services, message, collect)
-    if response is not None and progress and isinstance(response.get("result"), dict):
-        response["result"]["progress"] = progress
-    return response
 
 
 async def _health(request: Request) -> Response:

@@ -1,127 +1,122 @@
-"""JSON-RPC 2.0 dispatch shared by `/ws` and `/rpc`: one message in, one response out.
+"""JSON-RPC 2.0 dispatch shared by `/ws` and `/rpc`: one decoded message in, the reply out.
 
-Transport code only moves bytes; everything about methods, params and errors lives here.
+Transport code only moves bytes; everything about requests, batches, params, results and
+errors lives here, so both transports follow the same rules: a notification (no `id`) never
+gets a reply, a batch gets an array of the replies to its requests (nothing when it held only
+notifications), params and results pass through their models in `protocol.py`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import reprlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
+
 from . import __version__, mcp_server, pipeline, protocol, tools, workers
-from .agents import viz
 from .exceptions import InvalidParams, NlsqlError
-from .protocol import ErrorCode
+from .protocol import ErrorCode, Id
 from .services import Services
 
 log = logging.getLogger(__name__)
 
 Notify = Callable[[dict[str, Any]], Awaitable[None]]
-Handler = Callable[[Services, dict[str, Any], Any, Notify], Awaitable[Any]]
+#: A method's code: its params (the method's model), the request's id, where progress goes;
+#: returns JSON-ready data that `RESULTS` checks.
+Handler = Callable[[Services, Any, Id, Notify], Awaitable[Any]]
 
 
-def _str_param(params: dict[str, Any], name: str, required: bool = True) -> str | None:
-    value = params.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidParams(f"`{name}` must be a non-empty string.", param=name)
-    return value.strip()
-
-
-async def _ping(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
+async def _ping(services: Services, params: protocol.NoParams, rid: Id, notify: Notify) -> Any:
     return {"pong": True, "version": __version__}
 
 
 async def _databases_list(
-    services: Services, params: dict[str, Any], rid: Any, notify: Notify
+    services: Services, params: protocol.NoParams, rid: Id, notify: Notify
 ) -> Any:
     return await tools.list_databases(services)
 
 
 async def _session_open(
-    services: Services, params: dict[str, Any], rid: Any, notify: Notify
+    services: Services, params: protocol.SessionOpenParams, rid: Id, notify: Notify
 ) -> Any:
-    sid = _str_param(params, "session_id", required=False)
-    session = await services.sessions.open(sid, services.registry.default_name())
+    session = await services.sessions.open(params.session_id, services.registry.default_name())
     return {"session_id": session.session_id, "database": session.database}
 
 
-async def _session_use(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
-    sid = _str_param(params, "session_id")
-    name = _str_param(params, "database")
-    await workers.run_cheap(services.registry.get, name)  # unknown names fail here, listing all
-    session = await services.sessions.open(sid, services.registry.default_name())
-    session.database = name
+async def _session_use(
+    services: Services, params: protocol.SessionUseParams, rid: Id, notify: Notify
+) -> Any:
+    # an unknown name fails here, listing the names there are
+    await workers.run_cheap(services.registry.get, params.database)
+    session = await services.sessions.open(params.session_id, services.registry.default_name())
+    session.database = params.database
     await services.sessions.save(session)
     return {"session_id": session.session_id, "database": session.database}
 
 
-async def _session_get(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
-    sid = _str_param(params, "session_id")
-    session = await services.sessions.open(sid, services.registry.default_name())
+async def _session_get(
+    services: Services, params: protocol.SessionParams, rid: Id, notify: Notify
+) -> Any:
+    session = await services.sessions.open(params.session_id, services.registry.default_name())
     return session.to_dict()
 
 
 async def _schema_tables(
-    services: Services, params: dict[str, Any], rid: Any, notify: Notify
+    services: Services, params: protocol.DatabaseParams, rid: Id, notify: Notify
 ) -> Any:
-    return await tools.discover_tables(services, _str_param(params, "database"))
+    return await tools.discover_tables(services, params.database)
 
 
 async def _schema_describe(
-    services: Services, params: dict[str, Any], rid: Any, notify: Notify
+    services: Services, params: protocol.TableParams, rid: Id, notify: Notify
 ) -> Any:
-    return await tools.get_table_schema(
-        services, _str_param(params, "database"), _str_param(params, "table")
-    )
+    return await tools.get_table_schema(services, params.database, params.table)
 
 
-async def _tools_list(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
+async def _tools_list(
+    services: Services, params: protocol.NoParams, rid: Id, notify: Notify
+) -> Any:
     return await mcp_server.door(services).list_tools()
 
 
-async def _tools_call(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
-    arguments = params.get("arguments", {})
-    if not isinstance(arguments, dict):
-        raise InvalidParams("`arguments` must be an object.", param="arguments")
-    return await mcp_server.door(services).call_tool(_str_param(params, "name"), arguments)
+async def _tools_call(
+    services: Services, params: protocol.ToolsCallParams, rid: Id, notify: Notify
+) -> Any:
+    return await mcp_server.door(services).call_tool(params.name, params.arguments)
 
 
-async def _sql_run(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
-    return await tools.run_sql(
-        services, _str_param(params, "database"), _str_param(params, "sql"), params.get("limit")
-    )
+async def _sql_run(
+    services: Services, params: protocol.SqlRunParams, rid: Id, notify: Notify
+) -> Any:
+    return await tools.run_sql(services, params.database, params.sql, params.limit)
 
 
-async def _ask(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
+async def _ask(services: Services, params: protocol.AskParams, rid: Id, notify: Notify) -> Any:
     async def progress(stage: str, message: str, elapsed_ms: float) -> None:
-        await notify(
-            protocol.notification(
-                protocol.ASK_PROGRESS,
-                {"request_id": rid, "stage": stage, "message": message, "elapsed_ms": elapsed_ms},
-            )
+        event = protocol.AskProgress.model_validate(
+            {"request_id": rid, "stage": stage, "message": message, "elapsed_ms": elapsed_ms}
         )
+        await notify(protocol.notification(protocol.ASK_PROGRESS, event.model_dump()))
 
-    question = params.get("question")
-    if question is not None and not isinstance(question, str):
-        raise InvalidParams("`question` must be a string.", param="question")
     return await pipeline.ask(
         services,
-        question or "",
-        database=_str_param(params, "database", required=False),
-        session_id=_str_param(params, "session_id", required=False),
-        engine=_str_param(params, "engine", required=False),
-        limit=params.get("limit"),
-        execute=bool(params.get("execute", True)),
-        chart=viz.chart_kind(params.get("chart")),
+        params.question,
+        database=params.database,
+        session_id=params.session_id,
+        engine=params.engine,
+        limit=params.limit,
+        execute=params.execute,
+        chart=params.chart,
         progress=progress,
     )
 
 
-async def _stats(services: Services, params: dict[str, Any], rid: Any, notify: Notify) -> Any:
+async def _stats(services: Services, params: protocol.NoParams, rid: Id, notify: Notify) -> Any:
     return {
         "version": __version__,
         "uptime_s": round(time.time() - services.started_at, 1),
@@ -131,7 +126,8 @@ async def _stats(services: Services, params: dict[str, Any], rid: Any, notify: N
     }
 
 
-METHODS: dict[str, Handler] = {
+#: The code behind each method of `protocol.METHODS` (a test checks both name the same ones).
+HANDLERS: dict[str, Handler] = {
     protocol.PING: _ping,
     protocol.DATABASES_LIST: _databases_list,
     protocol.SESSION_OPEN: _session_open,
@@ -147,37 +143,135 @@ METHODS: dict[str, Handler] = {
 }
 
 
-async def dispatch(services: Services, message: Any, notify: Notify) -> dict[str, Any] | None:
-    """Handle one decoded JSON-RPC message; None for a notification (nothing to answer)."""
-    if not isinstance(message, dict) or message.get("jsonrpc") != protocol.JSONRPC:
-        return protocol.error(None, protocol.INVALID_REQUEST, "Not a JSON-RPC 2.0 request.")
-    rid = message.get("id")
-    method = message.get("method")
-    params = message.get("params", {})
-    if not isinstance(method, str):
-        return protocol.error(rid, protocol.INVALID_REQUEST, "`method` must be a string.")
-    if not isinstance(params, dict):
-        return protocol.error(rid, protocol.INVALID_PARAMS, "`params` must be an object.")
-    handler = METHODS.get(method)
-    if handler is None:
+#: Each method's result type, checked on every response: a handler's bug is an internal error
+#: (logged), never a reply that breaks the contract.
+RESULTS: dict[str, TypeAdapter[Any]] = {
+    name: TypeAdapter(method.result) for name, method in protocol.METHODS.items()
+}
+
+
+async def respond(services: Services, message: Any, notify: Notify | None) -> protocol.Reply | None:
+    """The reply to one decoded message (a request, a notification or a batch); None: send
+    nothing. `notify` sends an `ask`'s progress as it happens (/ws); without it the progress
+    comes back in the result (/rpc)."""
+    if isinstance(message, list):  # `framing.decode` refused an empty or oversized one
+        replies = [await dispatch(services, member, notify) for member in message]
+        return [reply for reply in replies if reply is not None] or None
+    return await dispatch(services, message, notify)
+
+
+async def dispatch(
+    services: Services, message: Any, notify: Notify | None
+) -> dict[str, Any] | None:
+    """The response to one request; None for a notification, which never gets one."""
+    try:
+        request = protocol.Request.model_validate(message)
+    except ValidationError as exc:
+        return _invalid_request(message, exc.errors(include_input=False)[0])
+    collected: list[dict[str, Any]] = []
+
+    async def collect(event: dict[str, Any]) -> None:
+        collected.append(event["params"])
+
+    # a notification's progress has no id to go with it: it is dropped with the response
+    live = notify if notify is not None and not request.is_notification else None
+    response = await _call(services, request, live or collect)
+    if request.is_notification:
+        return None
+    if notify is None and collected and "result" in response:
+        response["result"]["progress"] = collected
+    return response
+
+
+async def _call(services: Services, request: protocol.Request, notify: Notify) -> dict[str, Any]:
+    rid, name = request.id, request.method
+    method = protocol.METHODS.get(name)
+    if method is None:
         return protocol.error(
             rid,
             protocol.METHOD_NOT_FOUND,
-            f"Unknown method {method!r}.",
-            {"code": ErrorCode.METHOD_NOT_FOUND, "methods": sorted(METHODS)},
+            f"Unknown method {reprlib.repr(name)}.",
+            {"code": ErrorCode.METHOD_NOT_FOUND, "methods": sorted(protocol.METHODS)},
         )
     try:
-        value = await handler(services, params, rid, notify)
+        params = _params(method.params, name, request.params)
+        value = await HANDLERS[name](services, params, rid, notify)
+        RESULTS[name].validate_python(value)
     except InvalidParams as exc:
         return protocol.error(rid, protocol.INVALID_PARAMS, exc.message, exc.to_dict())
     except NlsqlError as exc:
         return protocol.error(rid, protocol.APPLICATION_ERROR, exc.message, exc.to_dict())
     except Exception:  # the connection must survive a bug in one request
-        log.exception("internal error in %s", method)
+        log.exception("internal error in %s", name)
         return protocol.error(
             rid,
             protocol.INTERNAL_ERROR,
             "Internal server error.",
             {"code": ErrorCode.INTERNAL_ERROR},
         )
-    return None if "id" not in message else protocol.result(rid, value)
+    return protocol.result(rid, value)
+
+
+def _params(model: type[protocol.Params], method: str, params: Any) -> protocol.Params:
+    """`params` checked against the method's model; a mistake is `InvalidParams` naming it."""
+    if isinstance(params, list):
+        raise InvalidParams(
+            f"`params` must be an object of named params ({method} takes "
+            f"{_names(model) or 'none'}), not an array.",
+            param="params",
+        )
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+    name = ".".join(str(part) for part in problem["loc"])
+    if problem["type"] == "missing":
+        text = f"`{name}` is required."
+    elif problem["type"] == "extra_forbidden":
+        text = f"{method} takes no param `{name}` (it takes {_names(model) or 'none'})."
+    elif problem["type"] == "string_too_short":
+        text = f"`{name}` must not be empty."
+    else:
+        text = f"`{name}`: {problem['msg']}{_not(problem)}."
+    raise InvalidParams(text, param=name)
+
+
+def _names(model: type[protocol.Params]) -> str:
+    return ", ".join(f"`{field}`" for field in model.model_fields)
+
+
+def _not(problem: ErrorDetails) -> str:
+    """`, not 'false'` for a short scalar input; nothing for a long or nested one."""
+    value = problem.get("input")
+    if isinstance(value, bool):
+        return f", not {json.dumps(value)}"
+    if isinstance(value, int | float) or (isinstance(value, str) and len(value) <= 40):
+        return f", not {value!r}"
+    return ""
+
+
+def _invalid_request(message: Any, problem: ErrorDetails) -> dict[str, Any]:
+    """The error for a message that is no JSON-RPC 2.0 request: it names the member at fault,
+    and carries the request's id when that id was valid (else null, as JSON-RPC says)."""
+    member = str(problem["loc"][0]) if problem["loc"] else None
+    if member is None:
+        text = "A JSON-RPC request is an object."
+    elif problem["type"] == "extra_forbidden":
+        text = f"A JSON-RPC request has no member `{member}`."
+    else:
+        text = _ENVELOPE[member]
+    data: dict[str, Any] = {"code": ErrorCode.INVALID_REQUEST}
+    if member is not None:
+        data["member"] = member
+    rid = message.get("id") if isinstance(message, dict) and member != "id" else None
+    if isinstance(rid, bool) or not isinstance(rid, str | int | float | None):
+        rid = None
+    return protocol.error(rid, protocol.INVALID_REQUEST, text, data)
+
+
+_ENVELOPE = {
+    "jsonrpc": 'A JSON-RPC 2.0 request needs `"jsonrpc": "2.0"`.',
+    "method": "`method` must be a string: the method's name.",
+    "params": "`params` must be an object (or left out).",
+    "id": "`id` must be a string, a number or null.",
+}

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal, cast, get_args
+from typing import Any
 
-from ..exceptions import InvalidParams
+from ..protocol import ChartKind
 from .viz_format import (
     as_axis,
     field,
@@ -27,10 +27,8 @@ from .viz_format import (
     words,
 )
 
-__all__ = ["CHART_KINDS", "chart_kind", "choose_chart", "column_kinds", "money_columns"]
+__all__ = ["choose_chart", "column_kinds", "money_columns"]
 
-ChartKind = Literal["bar", "line", "area", "point", "arc", "none"]
-CHART_KINDS: tuple[str, ...] = get_args(ChartKind)
 MAX_BARS = 30
 MAX_POINTS = 5_000
 MAX_SERIES = 10
@@ -64,19 +62,6 @@ def column_kinds(columns: list[str], rows: list[list[Any]]) -> list[str]:
         else:
             kinds.append("other")
     return kinds
-
-
-def chart_kind(value: object) -> ChartKind | None:
-    """The `chart` param of `ask`: a kind to force, or None to let the agent choose."""
-    if value is None:
-        return None
-    if value not in CHART_KINDS:
-        raise InvalidParams(
-            f"`chart` must be one of {', '.join(CHART_KINDS)} (or left out), not {value!r}.",
-            param="chart",
-            kinds=list(CHART_KINDS),
-        )
-    return cast(ChartKind, value)
 
 
 @dataclass(frozen=True)

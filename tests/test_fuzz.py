@@ -14,10 +14,9 @@ every method, odd Unicode, deep nesting, oversized bodies and frames, batches. F
   `nlsql serve` runs it (`ws_max_size` = the limit); the kernel's bundled server keeps uvicorn's
   16 MiB frame limit, so there a frame past the message limit is a `too_large` error instead.
 
-Properties marked `xfail(strict=True)` state JSON-RPC 2.0 rules the server does not follow yet;
-each reason names the behaviour. Every example is derandomized (CI runs the same ones);
-`NLSQL_FUZZ_EXAMPLES` sets the examples per property (default 100: the module then takes about
-one minute on an idle 2-core machine, two when it is busy).
+Every example is derandomized (CI runs the same ones); `NLSQL_FUZZ_EXAMPLES` sets the examples
+per property (default 100: the module then takes about one minute on an idle 2-core machine,
+two when it is busy).
 """
 
 from __future__ import annotations
@@ -54,7 +53,7 @@ from fuzz_messages import (
     texts,
     valid_ids,
 )
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from nlsql_server import protocol
 from nlsql_server.settings import Settings
@@ -77,9 +76,6 @@ FUZZ = settings(
 )
 #: Sizes near and past the message limit: few examples, each megabytes long.
 FEW = settings(FUZZ, max_examples=max(10, EXAMPLES // 5))
-#: For the xfail properties: a failure is expected, so it is not shrunk (minutes against a
-#: live server); shrinking returns with FUZZ once the behaviour is fixed and the mark goes.
-UNSHRUNK = settings(FUZZ, phases=(Phase.explicit, Phase.generate))
 
 #: Every method of the protocol (protocol.py); a test checks the server offers exactly these.
 METHODS = (
@@ -224,12 +220,7 @@ def test_every_id_json_rpc_allows_comes_back_as_sent(live, rid, over):
     over(live, encode({"jsonrpc": "2.0", "id": rid, "method": "ping"}))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an id that is a boolean, an array or an object is echoed and the request served; "
-    "JSON-RPC 2.0: Invalid Request (-32600) with id null",
-)
-@UNSHRUNK
+@FUZZ
 @given(rid=invalid_ids())
 def test_an_id_json_rpc_forbids_is_an_invalid_request(live, rid):
     reply = live.post(encode({"jsonrpc": "2.0", "id": rid, "method": "ping"})).json()
@@ -425,12 +416,7 @@ def test_a_batch_over_http_answers_each_request(live, batch):
     check_batch_to_the_letter(batch, strict_loads(live.post(encode(batch)).content))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="/ws answers a batch (a JSON array) with one Invalid Request error instead of an "
-    "array of responses",
-)
-@UNSHRUNK
+@FUZZ
 @given(batch=batch_items(METHODS))
 def test_a_batch_over_the_websocket_answers_each_request(live, batch):
     exchange = live.send(encode(batch).decode())
@@ -456,12 +442,7 @@ NOTIFICATIONS = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a notification that fails (unknown method, bad params) gets an error reply, and a "
-    "batch of notifications gets `200 []`; JSON-RPC 2.0: no reply at all",
-)
-@UNSHRUNK
+@FUZZ
 @given(message=st.one_of(NOTIFICATIONS, st.lists(NOTIFICATIONS, min_size=1, max_size=4)))
 def test_a_notification_gets_no_reply(live, message):
     response = live.post(encode(message))
@@ -519,12 +500,7 @@ WRONGLY_TYPED = st.sampled_from(FIELDS).flatmap(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='params are not strictly typed: `"execute": "false"` executes, `"limit": true` is 1 '
-    "(issue 12, part 3: invalid_params naming the field)",
-)
-@UNSHRUNK
+@FUZZ
 @given(case=WRONGLY_TYPED)
 def test_a_param_of_the_wrong_type_is_invalid_params_naming_it(live, case):
     (method, name), wrong = case

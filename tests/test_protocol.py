@@ -131,7 +131,6 @@ def test_valid_ids_come_back_as_sent_and_an_infinite_one_is_refused(server):
         ({"jsonrpc": "1.0", "id": 1, "method": "ping"}, "jsonrpc"),
         ({"jsonrpc": 2.0, "id": 1, "method": "ping"}, "jsonrpc"),
         ({"jsonrpc": "2.0", "id": 1, "method": 5}, "method"),
-        ({"jsonrpc": "2.0", "id": 1, "method": "ping", "param": {}}, "param"),
     ],
 )
 def test_only_a_json_rpc_2_request_is_one(server, message, member):

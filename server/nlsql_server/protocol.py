@@ -102,9 +102,11 @@ Id = str | int | float | None
 
 
 class Request(BaseModel):
-    """One JSON-RPC 2.0 request object; without an `id` member it is a notification."""
+    """One JSON-RPC 2.0 request object; without an `id` member it is a notification.
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+    Members JSON-RPC does not define are ignored (the specification does not refuse them)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True, defer_build=True)
 
     jsonrpc: Literal["2.0"]
     method: str

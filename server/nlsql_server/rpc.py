@@ -254,12 +254,7 @@ def _invalid_request(message: Any, problem: ErrorDetails) -> dict[str, Any]:
     """The error for a message that is no JSON-RPC 2.0 request: it names the member at fault,
     and carries the request's id when that id was valid (else null, as JSON-RPC says)."""
     member = str(problem["loc"][0]) if problem["loc"] else None
-    if member is None:
-        text = "A JSON-RPC request is an object."
-    elif problem["type"] == "extra_forbidden":
-        text = f"A JSON-RPC request has no member `{member}`."
-    else:
-        text = _ENVELOPE[member]
+    text = "A JSON-RPC request is an object." if member is None else _ENVELOPE[member]
     data: dict[str, Any] = {"code": ErrorCode.INVALID_REQUEST}
     if member is not None:
         data["member"] = member

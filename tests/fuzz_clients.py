@@ -55,9 +55,12 @@ class Observer:
 @dataclass
 class Exchange:
     """What came back on the fuzzed socket: the decoded frames before our probe `ping` was
-    answered (server notifications included), and the close code if the server closed it."""
+    answered (server notifications included), whether the server closed it, and the close code
+    when its close frame arrived (it can be lost when the server resets the connection while
+    our probe is still in flight)."""
 
     frames: list[Any] = field(default_factory=list)
+    closed: bool = False
     close_code: int | None = None
 
     @property
@@ -103,6 +106,7 @@ class FuzzSocket:
                 waiting = [w for w in waiting if w != matched or matched is NO_ID]
         except ConnectionClosed as closed:
             self.ws = None
+            done.closed = True
             done.close_code = closed.rcvd.code if closed.rcvd else None
         return done
 

@@ -149,10 +149,18 @@ async def _rpc(request: Request) -> Response:
     if failure is not None:
         status = 413 if failure["error"]["data"]["code"] == ErrorCode.TOO_LARGE else 400
         return _JsonResponse(failure, status_code=status)
-    peer = request.client.host if request.client else ""
-    with workers.as_client(("http", peer)):  # HTTP clients are told apart by address only
+    with workers.as_client(_http_client(request, message)):
         reply = await rpc.respond(services, message, None)
     return Response(status_code=204) if reply is None else await _json(reply)
+
+
+def _http_client(request: Request, message: Any) -> tuple[str, ...]:
+    """Whose share of the query pool an HTTP request draws on: its session's when it names one
+    (many kernels on one host each have their own), otherwise its address's."""
+    peer = request.client.host if request.client else ""
+    params = message.get("params") if isinstance(message, dict) else None
+    session = params.get("session_id") if isinstance(params, dict) else None
+    return ("http", peer, session) if isinstance(session, str) else ("http", peer)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

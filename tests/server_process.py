@@ -30,10 +30,12 @@ class ServerProcess:
         websocket: bool = True,
         env: dict[str, str] | None = None,
         log_dir: Path | None = None,
+        args: tuple[str, ...] = (),
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.websocket = websocket
+        self.args = args
         self.env = {
             **os.environ,
             "NLSQL_ENGINE": "offline",  # deterministic answers: no model behind these tests
@@ -46,7 +48,7 @@ class ServerProcess:
     def start(self, timeout: float = 60.0) -> ServerProcess:
         """Start the server and wait until `/health` answers."""
         command = [sys.executable, "-m", "nlsql_server", "serve", "--port", str(self.port)]
-        command += ["--log-level", "warning"]
+        command += ["--log-level", "warning", *self.args]
         if not self.websocket:
             command.append("--no-websocket")
         with self.log.open("ab") as log:

@@ -162,3 +162,28 @@ def test_serve_refuses_a_public_address_without_a_token():
     )
     assert done.returncode == 2
     assert "without a token" in done.stderr
+
+
+def test_a_public_server_does_not_tell_clients_where_its_files_are(data_dir: Path):
+    """On a public address the SQLite URLs carry the file name only; on loopback the path."""
+    from server_process import ServerProcess
+
+    public = ServerProcess(args=("--host", "0.0.0.0", "--token", "t0ken"))
+    local = ServerProcess()
+    with public.start(), local.start():
+        seen = {}
+        for name, server, headers in (
+            ("public", public, {"authorization": "Bearer t0ken"}),
+            ("local", local, {}),
+        ):
+            reply = httpx.post(
+                server.url + "/rpc",
+                json={"jsonrpc": "2.0", "id": 1, "method": "databases.list"},
+                headers=headers,
+                trust_env=False,
+                timeout=60,
+            ).json()
+            seen[name] = {db["name"]: db["url"] for db in reply["result"]}
+    assert seen["public"]["retail"] == "sqlite:///retail.sqlite"
+    assert str(data_dir) not in json.dumps(seen["public"])
+    assert seen["local"]["retail"].endswith(f"{data_dir.resolve().name}/retail.sqlite")

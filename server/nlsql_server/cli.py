@@ -278,6 +278,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         if "NLSQL_ALLOWED_HOSTS" not in os.environ:
             # Clients name this server by addresses and names we cannot know; the token guards.
             settings.allowed_hosts = ["*"] if args.host in ("0.0.0.0", "::") else [args.host]
+        if "NLSQL_DISCLOSE_PATHS" not in os.environ:
+            settings.disclose_paths = False
     uvicorn.run(
         create_app(settings),
         host=args.host,

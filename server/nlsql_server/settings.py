@@ -100,9 +100,14 @@ class Settings(BaseSettings):
     query_threads: int = 16
     #: Threads for cheap blocking calls (schema, registry): never queued behind queries.
     cheap_threads: int = 8
-    #: Queries one client (a WebSocket connection, or one address over HTTP) may have running
+    #: Queries one client (a WebSocket connection, or one session or address over HTTP) may have running
     #: or waiting; more are refused as `too_busy`.
     client_queries: int = 8
+
+    #: Whether clients see where SQLite files live (`databases.list` URLs). `nlsql serve` on a
+    #: public address turns it off unless NLSQL_DISCLOSE_PATHS says otherwise: a remote client
+    #: then sees `sqlite:///retail.sqlite`, never the server's directories.
+    disclose_paths: bool = True
 
     #: Rows one MCP tool result carries at most (`execute_query`, `ask`); a cut result says
     #: `truncated` and how many rows it left out.

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import workers
 from .agents import data, viz
+from .databases.urls import without_directories
 from .exceptions import UnknownTable
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ _NOTE_BYTES = 300
 async def list_databases(services: Services) -> list[dict[str, Any]]:
     """Name, dialect, description, URL and tables of every configured database."""
 
+    disclose_paths = services.settings.disclose_paths
+
     def describe() -> list[dict[str, Any]]:
         described = []
         for name in services.registry.names():
@@ -39,7 +42,7 @@ async def list_databases(services: Services) -> list[dict[str, Any]]:
                     "name": name,
                     "dialect": db.dialect,
                     "description": db.description,
-                    "url": db.url,
+                    "url": db.url if disclose_paths else without_directories(db.url),
                     "tables": db.schema().table_names,
                 }
             )

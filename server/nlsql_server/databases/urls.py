@@ -65,6 +65,14 @@ def redact(url: str) -> str:
     return f"{head}://{user}{':***' if ':' in credentials else ''}@{tail}"
 
 
+def without_directories(url: str) -> str:
+    """A SQLite URL with only its file name (`sqlite:///retail.sqlite`): what a client that is
+    not on this machine may see. Other URLs come back as they are (they hold no local path)."""
+    if not url.lower().startswith("sqlite:"):
+        return url
+    return "sqlite:///" + url.rstrip("/").rsplit("/", 1)[-1]
+
+
 def parse_mysql_url(url: str) -> MysqlParams:
     """`MysqlParams` from a ``mysql://`` or ``tidb://`` URL (the database part may be empty)."""
     scheme = scheme_of(url)

@@ -100,8 +100,8 @@ class Settings(BaseSettings):
     query_threads: int = 16
     #: Threads for cheap blocking calls (schema, registry): never queued behind queries.
     cheap_threads: int = 8
-    #: Queries one client (a WebSocket connection, or one session or address over HTTP) may have running
-    #: or waiting; more are refused as `too_busy`.
+    #: Queries one client (a WebSocket connection; over HTTP one session, else one address)
+    #: may have running or waiting; more are refused as `too_busy`.
     client_queries: int = 8
 
     #: Whether clients see where SQLite files live (`databases.list` URLs). `nlsql serve` on a

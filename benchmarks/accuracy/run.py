@@ -177,6 +177,46 @@ def report(outcomes: list[Outcome], show_misses: bool) -> None:
                     print("      " + " ".join(o.sql.split()))
 
 
+def _suites(outcomes: list[Outcome]) -> dict[str, list[Outcome]]:
+    """The rows of the side-by-side table: each question file, and the held-out split whole."""
+    suites: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        suites[o.question.set_name].append(o)
+        if o.question.split == "test":
+            suites["held-out (test)"].append(o)
+    return suites
+
+
+def side_by_side(outcomes: list[Outcome]) -> None:
+    """One table of every engine per set (right % / confidently wrong % / median s), then how far
+    the LLM pipeline is ahead of the plain prompt: points, and its median latency as a ratio."""
+    engines = list(dict.fromkeys(o.engine for o in outcomes))
+    if len(engines) < 2:
+        return
+    print("\nside by side: right % / confidently wrong % / median s per question")
+    print(f"  {'set':<22} {'n':>4}" + "".join(f" {e:>20}" for e in engines), end="")
+    ahead = "llm" in engines and plain_prompt.ENGINE in engines
+    print("   llm-plain pts  llm/plain s" if ahead else "")
+    for name, done in sorted(_suites(outcomes).items()):
+        per_engine = {e: [o for o in done if o.engine == e] for e in engines}
+        cells = []
+        for e in engines:
+            got = per_engine[e]
+            median = statistics.median(o.seconds for o in got)
+            cells.append(f"{_share(got, 'right'):5.1f} /{_share(got, 'wrong'):5.1f} /{median:5.2f}")
+        line = f"  {name:<22} {len(per_engine[engines[0]]):>4}" + "".join(
+            f" {c:>20}" for c in cells
+        )
+        if ahead:
+            llm, plain = per_engine["llm"], per_engine[plain_prompt.ENGINE]
+            points = _share(llm, "right") - _share(plain, "right")
+            ratio = statistics.median(o.seconds for o in llm) / max(
+                statistics.median(o.seconds for o in plain), 1e-9
+            )
+            line += f"   {points:+13.1f}  {ratio:10.2f}x"
+        print(line)
+
+
 def select(questions: list[Question], args: argparse.Namespace) -> list[Question]:
     """The questions the command line's filters keep."""
     return [
@@ -193,17 +233,22 @@ def select(questions: list[Question], args: argparse.Namespace) -> list[Question
 async def run(args: argparse.Namespace) -> list[Outcome]:
     chosen = select(load(), args)
     services = services_for(args.data_dir, chosen)
+    engines = args.engine or ["offline"]
     outcomes = []
+    seconds: dict[str, float] = defaultdict(float)
     try:
-        for engine in args.engine or ["offline"]:
-            started = time.perf_counter()
-            ask = plain_prompt.answer if engine == plain_prompt.ENGINE else answer
-            for q in chosen:
-                outcomes.append(await ask(services, q, engine))
-            seconds = time.perf_counter() - started
-            print(f"{engine}: {len(chosen)} questions in {seconds:.1f} s", file=sys.stderr)
+        # Engines take turns question by question, so a machine that gets busier (or quieter)
+        # during the run weighs on each engine alike and their median ratio stays fair.
+        for q in chosen:
+            for engine in engines:
+                ask = plain_prompt.answer if engine == plain_prompt.ENGINE else answer
+                outcome = await ask(services, q, engine)
+                seconds[engine] += outcome.seconds
+                outcomes.append(outcome)
     finally:
         services.close()
+    for engine in engines:
+        print(f"{engine}: {len(chosen)} questions in {seconds[engine]:.1f} s", file=sys.stderr)
     return outcomes
 
 
@@ -226,5 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="where the databases are generated")
     parser.add_argument("--quiet", action="store_true", help="figures only, no list of misses")
     args = parser.parse_args(argv)
-    report(asyncio.run(run(args)), show_misses=not args.quiet)
+    outcomes = asyncio.run(run(args))
+    report(outcomes, show_misses=not args.quiet)
+    side_by_side(outcomes)
     return 0

@@ -321,7 +321,12 @@ def main(argv: list[str] | None = None) -> int:
         "sql": _cmd_sql,
         "samples": _cmd_samples,
     }[args.command]
-    return handler(args)
+    try:
+        return handler(args)
+    except NlsqlError as exc:
+        # A databases file that is wrong stops every command: say which entry, not a traceback.
+        print(f"nlsql {args.command}: {exc.message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

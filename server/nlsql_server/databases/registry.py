@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import samples
-from ..exceptions import InvalidParams, UnknownDatabase
+from ..exceptions import InvalidParams, NlsqlError, UnknownDatabase
 from ..glossary import Glossary
 from ..settings import Settings
 from .base import Database
 from .sqlite import SqliteDatabase, check_sqlite_file
-from .urls import open_database, scheme_of, sqlite_path
+from .urls import check_url, open_database, scheme_of, sqlite_path
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ENTRY_KEYS = {"url", "description", "glossary", "sample"}
@@ -61,9 +61,22 @@ def read_config(path: Path) -> dict[str, dict[str, Any]]:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise InvalidParams(f"{path} is not valid TOML: {exc}", path=str(path)) from exc
-    databases = raw.get("databases", {}) if isinstance(raw, Mapping) else None
-    if not isinstance(databases, Mapping):
+    if not isinstance(raw, Mapping):
         raise InvalidParams(f"{path}: expected a `databases` table of named entries.")
+    unknown_sections = sorted(set(raw) - {"databases"})
+    if unknown_sections:
+        # `[[database]]` or `[database.shop]` would otherwise be read as no database at all.
+        raise InvalidParams(
+            f"{path}: unknown section {unknown_sections[0]!r}: each database is a table of its "
+            f'own, [databases.NAME], with a url (as in [databases.shop] url = "sqlite:///shop.db").',
+            path=str(path),
+        )
+    databases = raw.get("databases")
+    if not isinstance(databases, Mapping) or not databases:
+        raise InvalidParams(
+            f"{path} names no database: add a [databases.NAME] table with a url for each.",
+            path=str(path),
+        )
     entries: dict[str, dict[str, Any]] = {}
     for name, entry in databases.items():
         where = f"{path}: databases.{name}"
@@ -132,13 +145,19 @@ class Registry:
                 samples.sample_description(sample) if sample else ""
             )
             glossary = entry.get("glossary")
-            self.add_url(
-                name,
-                entry["url"],
-                description,
-                glossary=(path.parent / glossary) if glossary else None,
-                base=path.parent,
-            )
+            try:
+                check_url(entry["url"], path.parent)
+                self.add_url(
+                    name,
+                    entry["url"],
+                    description,
+                    glossary=(path.parent / glossary) if glossary else None,
+                    base=path.parent,
+                )
+            except NlsqlError as exc:
+                raise InvalidParams(
+                    f"{path}: databases.{name}: {exc.message}", path=str(path), database=name
+                ) from exc
             if sample and not glossary:
                 self._glossaries[name] = self._sample_glossary(sample)
 

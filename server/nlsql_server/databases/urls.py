@@ -21,7 +21,7 @@ from ..exceptions import InvalidParams
 from ..settings import Settings
 from .base import Database, ResultLimits
 from .mysql import MysqlDatabase, MysqlParams
-from .sqlite import SqliteDatabase
+from .sqlite import SqliteDatabase, check_sqlite_file
 
 SCHEMES = ("sqlite", "mysql", "tidb")
 DEFAULT_PORTS = {"mysql": 3306, "tidb": 4000}
@@ -128,6 +128,15 @@ def sqlite_path(url: str, base: Path | None = None) -> Path:
     if not path.is_absolute():
         path = (base or Path.cwd()) / path
     return path
+
+
+def check_url(url: str, base: Path | None = None) -> None:
+    """Raise now what opening `url` would raise later, short of connecting: an unknown scheme,
+    a bad option or port, a SQLite file that is missing or is not a database."""
+    if scheme_of(url) == "sqlite":
+        check_sqlite_file(sqlite_path(url, base))
+    else:
+        parse_mysql_url(url)
 
 
 def name_from_url(url: str) -> str:

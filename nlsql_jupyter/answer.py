@@ -35,7 +35,9 @@ class Answer:
     """The server's answer to one question.
 
     `rows` are JSON values (dates as ISO strings); `df` converts them by `column_types`
-    (integer | number | date | text | other). `chart_info` is the server's chart choice
+    (integer | number | date | text | other). A large result comes as Arrow instead: `table`
+    (a `pyarrow.Table`) holds its rows, `rows` is empty, and `df` is the table's `to_pandas()`
+    with the same conversions. `chart_info` is the server's chart choice
     (`{kind, x, y, color, title, spec, note?}`; kind `value` for a single number, drawn as a
     big number with no spec) or None; `chart` is it as an Altair chart, with the rows bound to
     the spec's named dataset. `executed` is False for "only the SQL" answers. `schema` is the
@@ -53,6 +55,7 @@ class Answer:
     columns: tuple[str, ...] = ()
     column_types: tuple[str, ...] = ()
     rows: tuple[Any, ...] = ()
+    table: Any = field(default=None, repr=False, compare=False)
     row_count: int = 0
     truncated: bool = False
     chart_info: dict[str, Any] | None = None
@@ -87,6 +90,7 @@ class Answer:
             columns=columns,
             column_types=types + ("other",) * (len(columns) - len(types)),
             rows=rows,
+            table=result.get("table"),
             row_count=int(row_count) if row_count is not None else len(rows),
             truncated=bool(result.get("truncated")),
             chart_info=result.get("chart") or None,
@@ -113,6 +117,8 @@ class Answer:
 
     def records(self) -> list[dict[str, Any]]:
         """The rows as JSON-ready dicts (what the chart binds to)."""
+        if self.table is not None:
+            return list(self.table.to_pylist())
         return [
             dict(row) if isinstance(row, dict) else dict(zip(self.columns, row, strict=False))
             for row in self.rows
@@ -123,8 +129,13 @@ class Answer:
         """The rows as a DataFrame, each column converted by its coarse kind."""
         import pandas as pd
 
-        frame = pd.DataFrame.from_records(list(self.rows), columns=list(self.columns))
+        if self.table is not None:
+            frame = _from_arrow(self.table)
+        else:
+            frame = pd.DataFrame.from_records(list(self.rows), columns=list(self.columns))
         for position, kind in enumerate(self.column_types):
+            if self.table is not None and kind != "date":
+                continue  # Arrow's types already are what the kind calls for
             if position < frame.shape[1]:
                 frame.isetitem(position, _convert(frame.iloc[:, position], kind))
         return frame
@@ -132,7 +143,7 @@ class Answer:
     def chart_spec(self) -> dict[str, Any] | None:
         """The chart as a self-contained Vega-Lite spec (rows inline), or None."""
         info = self.chart_info
-        if not info or not isinstance(info.get("spec"), dict) or not self.rows:
+        if not info or not isinstance(info.get("spec"), dict) or not self.row_count:
             return None
         return bound_spec(info["spec"], self.records())
 
@@ -140,7 +151,7 @@ class Answer:
     def chart(self) -> alt.TopLevelMixin | None:
         """The server's chart as an Altair chart bound to the rows, or None."""
         info = self.chart_info
-        if not info or not isinstance(info.get("spec"), dict) or not self.rows:
+        if not info or not isinstance(info.get("spec"), dict) or not self.row_count:
             return None
         return build_chart(info["spec"], self.records())
 
@@ -259,6 +270,20 @@ def build_chart(spec: dict[str, Any], records: list[dict[str, Any]]) -> alt.TopL
     chart = kind.from_dict(bound, validate=False)  # type: ignore[attr-defined]
     chart.datasets = datasets
     return chart  # type: ignore[no-any-return]
+
+
+def _from_arrow(table: Any) -> pd.DataFrame:
+    """An Arrow table as the DataFrame JSON rows would give: integers with nulls as `Int64`,
+    without as `int64`; text as Python strings."""
+    import pandas as pd
+    import pyarrow as pa
+
+    nullable = {pa.int64(): pd.Int64Dtype()}
+    frame = table.to_pandas(types_mapper=nullable.get)
+    for position, column in enumerate(table.columns):
+        if pa.types.is_int64(column.type) and not column.null_count:
+            frame.isetitem(position, frame.iloc[:, position].astype("int64"))
+    return frame
 
 
 def _all_months(series: pd.Series) -> bool:

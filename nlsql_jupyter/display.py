@@ -309,7 +309,7 @@ def show_answer(
         display(Note("Not run: only the SQL was asked for."), metadata=metadata)
         return
     info = answer.chart_info or {}
-    if chart and info.get("kind") == "value" and answer.rows:
+    if chart and info.get("kind") == "value" and answer.row_count:
         column = str(info.get("y") or answer.columns[0])
         value = answer.records()[0].get(column)
         label = column.replace("_", " ").capitalize()

@@ -135,6 +135,9 @@ class AskMagics(Magics):
     websocket = Bool(
         True, help="Talk to the server over a WebSocket first (False: HTTP only)."
     ).tag(config=True, client=True)
+    arrow = Bool(True, help="Receive the rows of large answers as Arrow (False: always JSON).").tag(
+        config=True, client=True
+    )
     breaker_threshold = Integer(
         5,
         min=1,
@@ -212,6 +215,7 @@ class AskMagics(Magics):
             "timeout": self.request_timeout,
             "connect_timeout": self.connect_timeout,
             "websocket": self.websocket,
+            "arrow": self.arrow,
             "breaker_threshold": self.breaker_threshold,
             "breaker_cooldown": self.breaker_cooldown,
             "backoff": Backoff(initial=self.backoff_initial, maximum=self.backoff_max),

@@ -70,6 +70,9 @@ class ClientConfig:
     breaker_threshold: int = 5
     #: Seconds an open HTTP breaker fails fast before one probe request may try again.
     breaker_cooldown: float = 1.0
+    #: Ask for the rows of large `sql.run`/`ask` results as Arrow (`arrow: true`): no JSON
+    #: detour for a million rows. Off: every result is JSON.
+    arrow: bool = True
     #: Sent as `Authorization: Bearer <token>` on HTTP and on the WebSocket handshake.
     token: str | None = field(default=None, repr=False)
 

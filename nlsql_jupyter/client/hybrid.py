@@ -16,6 +16,7 @@ from typing import Any
 from nlsql_server import protocol
 from nlsql_server.breaker import CircuitBreaker
 
+from nlsql_jupyter.client import arrow
 from nlsql_jupyter.client.config import ClientConfig
 from nlsql_jupyter.client.stats import TransportStats
 from nlsql_jupyter.client.transports import (
@@ -118,7 +119,10 @@ class HybridClient:
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> Any:
-        """Call `method` and return its result; raise the server's error as our exception."""
+        """Call `method` and return its result; raise the server's error as our exception.
+
+        The rows of a large `sql.run` or `ask` result come as Arrow (`ClientConfig.arrow`):
+        then `result["table"]` holds them as a `pyarrow.Table` and `rows` is empty."""
         try:
             result = self._call(method, params, timeout, on_progress)
         except Exception as exc:
@@ -137,6 +141,8 @@ class HybridClient:
         route = self._route
         if timeout is None:
             timeout = route.config.ask_timeout if method == protocol.ASK else route.config.timeout
+        if route.config.arrow and method in arrow.METHODS:
+            params = {"arrow": True, **(params or {})}
         request_id = next(self._ids)
         message = protocol.request(method, params, request_id)
         live = _ProgressRelay(request_id, on_progress)
@@ -240,7 +246,10 @@ class HybridClient:
         finally:
             if not verdict:  # interrupted (e.g. KeyboardInterrupt): no verdict on the server
                 gate.release()
-        stats.success(time.perf_counter() - started)
+        result = response.get("result")
+        stats.success(
+            time.perf_counter() - started, arrow=isinstance(result, dict) and "table" in result
+        )
         gate.record_success()
         return response
 

@@ -16,7 +16,7 @@ class TransportStats:
 
     `fallbacks` counts requests that left this transport for the next one (it failed, or it was
     backing off); `rejected` counts requests failed fast by its open circuit breaker, without
-    an attempt. Latencies are kept for the last `window` successes only.
+    an attempt; `arrow` counts successes whose rows came as Arrow. Latencies are kept for the last `window` successes only.
     """
 
     def __init__(self, window: int = 1024) -> None:
@@ -26,6 +26,7 @@ class TransportStats:
         self.failures = 0
         self.fallbacks = 0
         self.rejected = 0
+        self.arrow = 0
         self.last_error: str | None = None
         self.last_error_at: float | None = None
         self._latencies: deque[float] = deque(maxlen=window)
@@ -34,9 +35,10 @@ class TransportStats:
         with self._lock:
             self.attempts += 1
 
-    def success(self, seconds: float) -> None:
+    def success(self, seconds: float, *, arrow: bool = False) -> None:
         with self._lock:
             self.successes += 1
+            self.arrow += arrow
             self._latencies.append(seconds * 1000.0)
 
     def failure(self, error: BaseException | str) -> None:
@@ -64,6 +66,7 @@ class TransportStats:
                 "failures": self.failures,
                 "fallbacks": self.fallbacks,
                 "rejected": self.rejected,
+                "arrow": self.arrow,
                 "latency_ms": {
                     "p50": _percentile(latencies, 50),
                     "p95": _percentile(latencies, 95),

@@ -18,10 +18,12 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import httpx
+from nlsql_server.protocol import ARROW_MEDIA_TYPE
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from nlsql_jupyter import __version__
+from nlsql_jupyter.client.arrow import METHODS, Frames, announced, read_http
 from nlsql_jupyter.client.config import ClientConfig
 from nlsql_jupyter.exceptions import ProtocolError, RequestTimeout, TransportError
 
@@ -60,7 +62,9 @@ class WebSocketTransport:
 
     One request at a time (a lock). A response whose id is not the current request's — the late
     answer to a request that timed out or was interrupted — is skipped, so it cannot be taken for
-    the next one's. While a request waits, the server is pinged whenever it said nothing for a
+    the next one's; so are binary frames tagged with another id. A response that announces an
+    Arrow result is complete once its frames have come (`arrow.Frames`); a connection that ends
+    before that is a `TransportError` saying how many came, and the client falls back. While a request waits, the server is pinged whenever it said nothing for a
     third of `config.timeout` (`_Liveness`): one that went silent is noticed within `timeout`
     even while a long `ask` runs, and one that is merely slow keeps answering the pings.
     """
@@ -115,6 +119,8 @@ class WebSocketTransport:
         self, conn: ClientConnection, request_id: Any, deadline: float, notify: Notify | None
     ) -> dict[str, Any]:
         liveness = _Liveness(conn, self._config.timeout / 3)
+        response: dict[str, Any] | None = None
+        frames: Frames | None = None  # the Arrow result announced by `response`, if any
         while True:
             now = time.monotonic()
             if now >= deadline:
@@ -128,9 +134,16 @@ class WebSocketTransport:
                 continue
             except (ConnectionClosed, OSError) as exc:
                 self._drop()
+                if frames is not None:
+                    raise frames.lost(exc) from exc
                 raise TransportError(f"WebSocket closed while waiting: {exc}") from exc
             if isinstance(frame, bytes):
-                continue  # binary frames (Arrow results) are announced by a response; not yet used
+                # Arrow frames of this request complete its response; a late request's go.
+                if frames is not None and frames.add(frame) and frames.done:
+                    assert response is not None
+                    response["result"]["table"] = frames.table()
+                    return response
+                continue
             try:
                 incoming = json.loads(frame)
             except ValueError as exc:
@@ -142,7 +155,11 @@ class WebSocketTransport:
                     notify(incoming)
                 continue
             if incoming["id"] == request_id or (incoming["id"] is None and "error" in incoming):
-                return incoming
+                info = announced(incoming)
+                if info is None:
+                    return incoming
+                response, frames = incoming, Frames(request_id, info)
+                continue
             log.debug("skipping a late response to request %r", incoming["id"])
 
     def _check(self, liveness: _Liveness) -> None:
@@ -259,10 +276,15 @@ class HttpTransport:
     ) -> dict[str, Any]:
         url = self._config.rpc_url
         connect = min(self._config.connect_timeout, timeout)
+        params = message.get("params")
+        arrow = (
+            message.get("method") in METHODS and isinstance(params, dict) and params.get("arrow")
+        )
         try:
             response = self._client.post(
                 url,
                 json=message,
+                headers={"accept": f"{ARROW_MEDIA_TYPE}, application/json"} if arrow else None,
                 timeout=httpx.Timeout(timeout, connect=connect),
                 extensions={"trace": self._trace},
             )
@@ -272,6 +294,8 @@ class HttpTransport:
             raise RequestTimeout("no answer from the nlsql server in time (HTTP)") from exc
         except httpx.HTTPError as exc:
             raise TransportError(f"cannot reach {url}: {_describe(exc)}") from exc
+        if response.headers.get("content-type", "").startswith(ARROW_MEDIA_TYPE):
+            return read_http(response.content)
         try:
             body = response.json()
         except ValueError:

@@ -1,6 +1,9 @@
 """The Starlette app: JSON-RPC on `/ws` (with progress notifications) and `POST /rpc`, `/health`.
 
 Transports only move messages; `rpc.respond` does the work, so every transport behaves alike.
+A result whose rows are Arrow (`ArrowRows`, for a request that asked) is sent as an Arrow IPC
+stream: on `/ws` in binary frames after its response, over `/rpc` as the whole body when the
+request accepts it (docs/protocol.md, "Large results").
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from . import __version__, mcp_server, protocol, rpc, workers
 from .auth import TokenMiddleware
+from .databases.arrow import ArrowRows
 from .exposure import ExposureMiddleware
 from .framing import Limits, decode
 from .protocol import ErrorCode
@@ -81,6 +85,18 @@ async def _encode(content: Any) -> str:
     return _dumps(content)
 
 
+def _attached(message: Any) -> ArrowRows | None:
+    """The Arrow rows a single response carries, if any."""
+    result = message.get("result") if isinstance(message, dict) else None
+    rows = result.get("arrow") if isinstance(result, dict) else None
+    return rows if isinstance(rows, ArrowRows) else None
+
+
+def _announced(message: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
+    """The response with its Arrow rows replaced by what the client needs to know of them."""
+    return {**message, "result": {**message["result"], "arrow": info}}
+
+
 async def _json(content: Any, status_code: int = 200) -> Response:
     body = await _encode(content)
     return Response(body, status_code=status_code, media_type="application/json")
@@ -97,13 +113,34 @@ async def _websocket(websocket: WebSocket) -> None:
     client = object()  # this connection's share of the query pool
 
     async def send(message: protocol.Reply) -> None:
+        rows = _attached(message)
+        if rows is not None:
+            assert isinstance(message, dict)
+            return await send_arrow(message, rows)
         text = await _encode(message)
         async with send_lock:
             await websocket.send_text(text)
 
+    async def send_arrow(message: dict[str, Any], rows: ArrowRows) -> None:
+        """The response, then the stream in frames tagged with its id: the lock is taken per
+        frame, so other requests' replies may come between them (the tags tell them apart)."""
+        stream = memoryview(await workers.run_result(rows.stream))
+        step = protocol.ARROW_FRAME_BYTES
+        count = max(1, -(-len(stream) // step))
+        info = {"rows": rows.num_rows, "frames": count, "bytes": len(stream)}
+        text = _dumps(_announced(message, info))
+        async with send_lock:
+            await websocket.send_text(text)
+        for index in range(count):
+            frame = protocol.arrow_frame(
+                message["id"], index, stream[index * step : (index + 1) * step]
+            )
+            async with send_lock:
+                await websocket.send_bytes(frame)
+
     async def handle(message: Any) -> None:
         with workers.as_client(client):
-            response = await rpc.respond(services, message, send)
+            response = await rpc.respond(services, message, send, arrow=True)
         if response is not None:
             await send(response)
 
@@ -149,9 +186,19 @@ async def _rpc(request: Request) -> Response:
     if failure is not None:
         status = 413 if failure["error"]["data"]["code"] == ErrorCode.TOO_LARGE else 400
         return _JsonResponse(failure, status_code=status)
+    accepts_arrow = protocol.ARROW_MEDIA_TYPE in request.headers.get("accept", "")
     with workers.as_client(_http_client(request, message)):
-        reply = await rpc.respond(services, message, None)
-    return Response(status_code=204) if reply is None else await _json(reply)
+        reply = await rpc.respond(services, message, None, arrow=accepts_arrow)
+    if reply is None:
+        return Response(status_code=204)
+    rows = _attached(reply)
+    if rows is None:
+        return await _json(reply)
+    assert isinstance(reply, dict)
+    # The JSON-RPC response travels in the stream's schema metadata: no header size limit.
+    envelope = _dumps(_announced(reply, {"rows": rows.num_rows}))
+    stream = await workers.run_result(rows.stream, envelope)
+    return Response(memoryview(stream), media_type=protocol.ARROW_MEDIA_TYPE)
 
 
 def _http_client(request: Request, message: Any) -> tuple[str, ...]:

@@ -51,8 +51,10 @@ async def ask(
     execute: bool = True,
     chart: viz.ChartKind | None = None,
     progress: Progress = _no_progress,
+    arrow: bool = False,
 ) -> dict[str, Any]:
-    """Answer one question. Raises an `NlsqlError` a user can act on when it cannot."""
+    """Answer one question. Raises an `NlsqlError` a user can act on when it cannot. With
+    `arrow`, a large result's rows come as Arrow (`QueryResult.arrow`)."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     mark = started
@@ -101,7 +103,8 @@ async def ask(
         if not execute:
             return None
         await stage("executing", f"Running the query on {name}")
-        result = await workers.run_query(data.execute, db, checked, rows_at_most)
+        arrow_after = services.settings.arrow_min_rows if arrow else None
+        result = await workers.run_query(data.execute, db, checked, rows_at_most, arrow_after)
         done("executing")
         return result
 
@@ -133,12 +136,12 @@ async def ask(
     }
     if result is not None:
         await stage("charting", "Choosing a chart")
-        kinds = await workers.run_result(viz.column_kinds, result.columns, result.rows)
+        kinds = await workers.run_result(viz.result_kinds, result)
         answer.update(result.to_dict(), column_types=kinds)
         answer["chart"] = viz.choose_chart(
             result.columns,
             kinds,
-            result.rows,
+            viz.chart_rows(result),
             title=question,
             kind=chart,
             money_columns=viz.money_columns(context.glossary),

@@ -10,6 +10,7 @@ checks the document is current).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal, get_args
@@ -170,6 +171,8 @@ class SqlRunParams(DatabaseParams):
     """One read-only statement in the database's dialect."""
     limit: PositiveInt | None = None
     """Rows to return at most (capped by the server's `NLSQL_ROW_LIMIT`)."""
+    arrow: bool = False
+    """`true`: rows past `NLSQL_ARROW_MIN_ROWS` may come as an Arrow stream ("Large results")."""
 
 
 class AskParams(Params):
@@ -187,6 +190,8 @@ class AskParams(Params):
     """`false`: write and check the SQL without running it."""
     chart: ChartKind | None = None
     """A chart kind to draw; left out, the viz agent chooses."""
+    arrow: bool = False
+    """`true`: rows past `NLSQL_ARROW_MIN_ROWS` may come as an Arrow stream ("Large results")."""
 
 
 class ToolsCallParams(Params):
@@ -284,20 +289,33 @@ class TableInfo(Result):
     """The row count (null when the database cannot tell cheaply)."""
 
 
+class ArrowInfo(Result):
+    """Rows that come as an Arrow IPC stream instead of in `rows` ("Large results")."""
+
+    rows: int
+    """Rows in the stream."""
+    frames: int | None = None
+    """`/ws` only: binary frames that follow, each tagged with the request's id."""
+    bytes: int | None = None
+    """`/ws` only: bytes of the whole stream (the frames' payloads together)."""
+
+
 class Rows(Result):
     columns: list[str]
     """The result's column names."""
     rows: list[list[Any]]
     """One array per row, in column order; values JSON lacks (decimals, dates, bytes) arrive as
-    strings."""
+    strings. Empty when `arrow` is present."""
     row_count: int
-    """Rows in `rows`."""
+    """Rows in `rows` (or in the Arrow stream)."""
     truncated: bool
     """More rows matched than the limit let through."""
     column_types: list[ColumnKind]
     """Each column's kind, read from its values."""
     note: str | None = None
     """Only when a size cap cut the rows: which one (docs/limits.md)."""
+    arrow: ArrowInfo | None = None
+    """Only when the request said `arrow: true` and the rows are many: they come as Arrow."""
 
 
 class Chart(Result):
@@ -490,6 +508,33 @@ def error(
     if data is not None:
         body["data"] = data
     return {"jsonrpc": JSONRPC, "id": request_id, "error": body}
+
+
+#: The media type of an Arrow IPC stream: `/rpc` answers with it when the request accepts it.
+ARROW_MEDIA_TYPE: Final = "application/vnd.apache.arrow.stream"
+#: The schema metadata key that holds the JSON-RPC response of an Arrow reply over `/rpc`.
+ARROW_RESPONSE_KEY: Final = "nlsql.response"
+#: Bytes of Arrow stream one binary WebSocket frame carries at most.
+ARROW_FRAME_BYTES: Final = 1 << 20
+
+
+def arrow_frame(request_id: Id, index: int, payload: bytes | memoryview) -> bytes:
+    """One binary `/ws` frame of an Arrow result: a 4-byte big-endian length, that many bytes
+    of JSON `{"id": <request id>, "frame": <index from 0>}`, then a slice of the stream."""
+    header = json.dumps({"id": request_id, "frame": index}).encode()
+    return len(header).to_bytes(4, "big") + header + payload
+
+
+def read_arrow_frame(frame: bytes) -> tuple[Id, int, memoryview]:
+    """The request id, the index and the payload of a binary frame; ValueError if malformed."""
+    view = memoryview(frame)
+    size = int.from_bytes(view[:4], "big")
+    if len(view) < 4 + size:
+        raise ValueError("a binary frame shorter than its header")
+    header = json.loads(bytes(view[4 : 4 + size]))
+    if not isinstance(header, dict) or not isinstance(header.get("frame"), int):
+        raise ValueError("a binary frame without an Arrow frame header")
+    return header.get("id"), header["frame"], view[4 + size :]
 
 
 def notification(method: str, params: dict[str, Any]) -> dict[str, Any]:

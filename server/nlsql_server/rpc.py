@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from . import __version__, mcp_server, pipeline, protocol, tools, workers
+from .databases.arrow import ArrowRows
 from .exceptions import InvalidParams, NlsqlError
 from .protocol import ErrorCode, Id
 from .services import Services
@@ -93,7 +94,7 @@ async def _tools_call(
 async def _sql_run(
     services: Services, params: protocol.SqlRunParams, rid: Id, notify: Notify
 ) -> Any:
-    return await tools.run_sql(services, params.database, params.sql, params.limit)
+    return await tools.run_sql(services, params.database, params.sql, params.limit, params.arrow)
 
 
 async def _ask(services: Services, params: protocol.AskParams, rid: Id, notify: Notify) -> Any:
@@ -113,6 +114,7 @@ async def _ask(services: Services, params: protocol.AskParams, rid: Id, notify: 
         execute=params.execute,
         chart=params.chart,
         progress=progress,
+        arrow=params.arrow,
     )
 
 
@@ -150,18 +152,21 @@ RESULTS: dict[str, TypeAdapter[Any]] = {
 }
 
 
-async def respond(services: Services, message: Any, notify: Notify | None) -> protocol.Reply | None:
+async def respond(
+    services: Services, message: Any, notify: Notify | None, *, arrow: bool = False
+) -> protocol.Reply | None:
     """The reply to one decoded message (a request, a notification or a batch); None: send
     nothing. `notify` sends an `ask`'s progress as it happens (/ws); without it the progress
-    comes back in the result (/rpc)."""
+    comes back in the result (/rpc). `arrow`: the transport can send a request's rows as Arrow
+    (a batch's replies are always JSON); a result's `arrow` is then an `ArrowRows` for it."""
     if isinstance(message, list):  # `framing.decode` refused an empty or oversized one
         replies = [await dispatch(services, member, notify) for member in message]
         return [reply for reply in replies if reply is not None] or None
-    return await dispatch(services, message, notify)
+    return await dispatch(services, message, notify, arrow=arrow)
 
 
 async def dispatch(
-    services: Services, message: Any, notify: Notify | None
+    services: Services, message: Any, notify: Notify | None, *, arrow: bool = False
 ) -> dict[str, Any] | None:
     """The response to one request; None for a notification, which never gets one."""
     try:
@@ -175,7 +180,7 @@ async def dispatch(
 
     # a notification's progress has no id to go with it: it is dropped with the response
     live = notify if notify is not None and not request.is_notification else None
-    response = await _call(services, request, live or collect)
+    response = await _call(services, request, live or collect, arrow)
     if request.is_notification:
         return None
     if notify is None and collected and "result" in response:
@@ -183,7 +188,9 @@ async def dispatch(
     return response
 
 
-async def _call(services: Services, request: protocol.Request, notify: Notify) -> dict[str, Any]:
+async def _call(
+    services: Services, request: protocol.Request, notify: Notify, arrow: bool
+) -> dict[str, Any]:
     rid, name = request.id, request.method
     method = protocol.METHODS.get(name)
     if method is None:
@@ -195,8 +202,10 @@ async def _call(services: Services, request: protocol.Request, notify: Notify) -
         )
     try:
         params = _params(method.params, name, request.params)
+        if not arrow and getattr(params, "arrow", False):
+            params = params.model_copy(update={"arrow": False})  # asked where it cannot go
         value = await HANDLERS[name](services, params, rid, notify)
-        RESULTS[name].validate_python(value)
+        RESULTS[name].validate_python(_checkable(value))
     except InvalidParams as exc:
         return protocol.error(rid, protocol.INVALID_PARAMS, exc.message, exc.to_dict())
     except NlsqlError as exc:
@@ -210,6 +219,13 @@ async def _call(services: Services, request: protocol.Request, notify: Notify) -
             {"code": ErrorCode.INTERNAL_ERROR},
         )
     return protocol.result(rid, value)
+
+
+def _checkable(value: Any) -> Any:
+    """`value` as its model sees it: rows attached as Arrow stand for their `ArrowInfo`."""
+    if isinstance(value, dict) and isinstance(value.get("arrow"), ArrowRows):
+        return value | {"arrow": {"rows": value["arrow"].num_rows}}
+    return value
 
 
 def _params(model: type[protocol.Params], method: str, params: Any) -> protocol.Params:

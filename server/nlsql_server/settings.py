@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     max_result_bytes: int = 64 << 20
     #: Bytes one text or blob cell carries at most; a longer one is cut, and the note says so.
     max_cell_bytes: int = 1 << 20
+    #: A result of more rows than this goes to a client that asked for Arrow (`arrow: true`) as
+    #: an Arrow IPC stream instead of JSON rows (docs/protocol.md, "Large results"). Charts
+    #: are drawn up to 5,000 rows, so the default sends no chart's rows as Arrow.
+    arrow_min_rows: int = Field(default=5_000, ge=0)
     #: Threads that run queries, engines and the work on their results at once (docs/limits.md).
     query_threads: int = 16
     #: Threads for cheap blocking calls (schema, registry): never queued behind queries.

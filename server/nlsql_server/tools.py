@@ -82,13 +82,15 @@ async def sample_values(
 
 
 async def run_sql(
-    services: Services, database: str, sql: str, limit: int | None = None
+    services: Services, database: str, sql: str, limit: int | None = None, arrow: bool = False
 ) -> dict[str, Any]:
-    """Run one checked read-only statement (`sql.run`, `execute_query`, `nlsql sql`)."""
+    """Run one checked read-only statement (`sql.run`, `execute_query`, `nlsql sql`); with
+    `arrow`, a large result's rows come as Arrow (`QueryResult.arrow`)."""
     db = await workers.run_cheap(services.registry.get, database)
     rows_at_most = data.row_limit(limit, services.settings.row_limit)
-    result = await workers.run_query(data.run, db, sql, rows_at_most)
-    kinds = await workers.run_result(viz.column_kinds, result.columns, result.rows)
+    arrow_after = services.settings.arrow_min_rows if arrow else None
+    result = await workers.run_query(data.run, db, sql, rows_at_most, arrow_after)
+    kinds = await workers.run_result(viz.result_kinds, result)
     return result.to_dict() | {"column_types": kinds}
 
 

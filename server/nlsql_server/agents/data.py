@@ -52,16 +52,19 @@ def check(sql: str, dialect: str) -> CheckedSql:
     return CheckedSql(sql, dialect)
 
 
-def execute(database: Database, checked: CheckedSql, limit: int) -> QueryResult:
-    """Run a checked statement with a row limit (blocking: call it from a worker thread)."""
+def execute(
+    database: Database, checked: CheckedSql, limit: int, arrow_after: int | None = None
+) -> QueryResult:
+    """Run a checked statement with a row limit, as Arrow past `arrow_after` rows (blocking:
+    call it from a worker thread)."""
     if checked.dialect != database.dialect:
         raise ValueError(f"SQL checked for {checked.dialect} cannot run on {database.dialect}")
-    return database.execute(checked.sql, limit)
+    return database.execute(checked.sql, limit, arrow_after)
 
 
-def run(database: Database, sql: str, limit: int) -> QueryResult:
+def run(database: Database, sql: str, limit: int, arrow_after: int | None = None) -> QueryResult:
     """Check `sql` for `database`'s dialect, then run it with a row limit."""
-    return execute(database, check(sql, database.dialect), limit)
+    return execute(database, check(sql, database.dialect), limit, arrow_after)
 
 
 def row_limit(limit: int | None, most: int) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..protocol import ChartKind
 from .viz_format import (
@@ -27,7 +27,12 @@ from .viz_format import (
     words,
 )
 
-__all__ = ["choose_chart", "column_kinds", "money_columns"]
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..databases.base import QueryResult
+
+__all__ = ["chart_rows", "choose_chart", "column_kinds", "money_columns", "result_kinds"]
 
 MAX_BARS = 30
 MAX_POINTS = 5_000
@@ -62,6 +67,44 @@ def column_kinds(columns: list[str], rows: list[list[Any]]) -> list[str]:
         else:
             kinds.append("other")
     return kinds
+
+
+def result_kinds(result: QueryResult) -> list[str]:
+    """`column_kinds` of a result; of an Arrow one from its column types, and only its first
+    `MAX_POINTS` rows (what a chart reads) are looked at to tell dates from text."""
+    if result.arrow is None:
+        return column_kinds(result.columns, result.rows)
+    return arrow_kinds(result.arrow.table)
+
+
+def arrow_kinds(table: pa.Table) -> list[str]:
+    """Kind of each column of an Arrow table, as `column_kinds` reads the same values."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kinds = []
+    head = table.slice(0, MAX_POINTS)
+    for index, field_ in enumerate(table.schema):
+        kind, values = field_.type, head.column(index)
+        if pa.types.is_integer(kind):
+            kinds.append("integer")
+        elif pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+            kinds.append("number")
+        elif pa.types.is_temporal(kind):
+            kinds.append("date")
+        elif pa.types.is_string(kind) and values.null_count < len(values):
+            dates = pc.all(pc.match_substring_regex(values, _ISO_DATE.pattern)).as_py()
+            kinds.append("date" if dates else "text")
+        else:
+            kinds.append("other")
+    return kinds
+
+
+def chart_rows(result: QueryResult) -> list[list[Any]]:
+    """The rows a chart reads: none past `MAX_POINTS` (no chart is drawn there)."""
+    if result.arrow is None:
+        return result.rows
+    return result.arrow.head(MAX_POINTS) if result.row_count <= MAX_POINTS else []
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 import sqlglot
 
 from ..exceptions import UnknownTable
+from .arrow import ROWS_PER_BATCH, ArrowBuilder, ArrowRows
 
 
 @dataclass(frozen=True)
@@ -93,10 +94,12 @@ class QueryResult:
     #: Why the rows are fewer or shorter than the query's, when a size cap (not the row limit)
     #: cut them.
     note: str | None = None
+    #: The rows as Arrow instead of `rows` (then empty): a large result for a client that asked.
+    arrow: ArrowRows | None = None
 
     @property
     def row_count(self) -> int:
-        return len(self.rows)
+        return len(self.rows) if self.arrow is None else self.arrow.num_rows
 
     def to_dict(self) -> dict[str, Any]:
         result = {
@@ -107,6 +110,8 @@ class QueryResult:
         }
         if self.note is not None:
             result["note"] = self.note
+        if self.arrow is not None:
+            result["arrow"] = self.arrow
         return result
 
 
@@ -126,43 +131,67 @@ FETCH_BATCH = 1000
 _SIZED = (str, bytes, bytearray)
 
 
-def fetch_bounded(cursor: Any, limit: int, limits: ResultLimits) -> QueryResult:
+def fetch_bounded(
+    cursor: Any, limit: int, limits: ResultLimits, arrow_after: int | None = None
+) -> QueryResult:
     """The rows of an executed DB-API cursor, within `limit` rows and `limits`.
 
     Rows past a cap are never fetched; a cell longer than `max_cell_bytes` is cut to it. Either
-    sets `truncated`, with a `note` saying which cap and how to raise it.
+    sets `truncated`, with a `note` saying which cap and how to raise it. With `arrow_after`,
+    a result of more rows than that is built as Arrow as it is fetched (`QueryResult.arrow`),
+    never held as Python rows all at once.
     """
     columns = [d[0] for d in cursor.description or ()]
     rows: list[list[Any]] = []
+    builder: ArrowBuilder | None = None
+    taken = 0
     size = 0
     cut_cells = 0
     full = False
-    while len(rows) < limit and not full:
-        batch = cursor.fetchmany(min(FETCH_BATCH, limit - len(rows)))
+    while taken < limit and not full:
+        batch = cursor.fetchmany(
+            min(FETCH_BATCH if builder is None else ROWS_PER_BATCH, limit - taken)
+        )
         if not batch:
             break
+        if builder is not None:
+            used = builder.add_within(batch, limits.max_bytes - size, limits.max_cell_bytes)
+            if used is not None:
+                size += used
+                taken += len(batch)
+                continue
         sizes = [len(v) if isinstance(v, _SIZED) else 8 for row in batch for v in row]
         if size + sum(sizes) <= limits.max_bytes and max(sizes, default=0) <= limits.max_cell_bytes:
-            rows.extend(map(list, batch))
+            accepted: list[Any] = batch
             size += sum(sizes)
-            continue
-        for row in batch:  # the slow path, only for a batch that meets a cap
-            cells = list(row)
-            for i, value in enumerate(cells):
-                if isinstance(value, _SIZED) and len(value) > limits.max_cell_bytes:
-                    cells[i] = value[: limits.max_cell_bytes]
-                    cut_cells += 1
-            row_size = sum(len(v) if isinstance(v, _SIZED) else 8 for v in cells)
-            if size + row_size > limits.max_bytes:
-                full = True
-                break
-            rows.append(cells)
-            size += row_size
-    more = full or (len(rows) >= limit and cursor.fetchone() is not None)
+        else:
+            accepted = []
+            for row in batch:  # the slow path, only for a batch that meets a cap
+                cells = list(row)
+                for i, value in enumerate(cells):
+                    if isinstance(value, _SIZED) and len(value) > limits.max_cell_bytes:
+                        cells[i] = value[: limits.max_cell_bytes]
+                        cut_cells += 1
+                row_size = sum(len(v) if isinstance(v, _SIZED) else 8 for v in cells)
+                if size + row_size > limits.max_bytes:
+                    full = True
+                    break
+                accepted.append(cells)
+                size += row_size
+        taken += len(accepted)
+        if builder is None:
+            rows.extend(map(list, accepted))
+            if arrow_after is not None and taken > arrow_after:
+                builder = ArrowBuilder(columns)
+                builder.add(rows)
+                rows = []
+        else:
+            builder.add(accepted)
+    more = full or (taken >= limit and cursor.fetchone() is not None)
     notes = []
     if full:
         notes.append(
-            f"Only the first {len(rows):,} rows: the answer's size cap is "
+            f"Only the first {taken:,} rows: the answer's size cap is "
             f"{limits.max_bytes:,} bytes (NLSQL_MAX_RESULT_BYTES)"
         )
     if cut_cells:
@@ -171,7 +200,10 @@ def fetch_bounded(cursor: Any, limit: int, limits: ResultLimits) -> QueryResult:
             "(NLSQL_MAX_CELL_BYTES)"
         )
     note = "; ".join(notes) + "." if notes else None
-    return QueryResult(columns=columns, rows=rows, truncated=more or bool(cut_cells), note=note)
+    arrow = None if builder is None else ArrowRows(builder.table())
+    return QueryResult(
+        columns=columns, rows=rows, truncated=more or bool(cut_cells), note=note, arrow=arrow
+    )
 
 
 @cache  # a handful of declared types, asked about for every column of every table
@@ -221,9 +253,10 @@ class Database(abc.ABC):
         """Tables, columns, keys and row counts (cached by the backend)."""
 
     @abc.abstractmethod
-    def execute(self, sql: str, limit: int) -> QueryResult:
+    def execute(self, sql: str, limit: int, arrow_after: int | None = None) -> QueryResult:
         """Run one statement already checked by `safety`; at most `limit` rows come back, within
-        `self.limits` (`fetch_bounded`). A cancelled request's statement stops (`interrupt`)."""
+        `self.limits` (`fetch_bounded`), as Arrow past `arrow_after` rows. A cancelled
+        request's statement stops (`interrupt`)."""
 
     def read_many(self, statements: Sequence[str], limit: int) -> list[list[list[Any]]]:
         """The rows (at most `limit` each) of statements the server wrote itself to learn about

@@ -373,10 +373,16 @@ class MysqlDatabase(Database):
 
     # -- running statements -------------------------------------------------------------------
 
-    def execute(self, sql: str, limit: int) -> QueryResult:
-        return self._run(sql, limit)
+    def execute(self, sql: str, limit: int, arrow_after: int | None = None) -> QueryResult:
+        return self._run(sql, limit, arrow_after=arrow_after)
 
-    def _run(self, sql: str, limit: int, args: Sequence[Any] | None = None) -> QueryResult:
+    def _run(
+        self,
+        sql: str,
+        limit: int,
+        args: Sequence[Any] | None = None,
+        arrow_after: int | None = None,
+    ) -> QueryResult:
         for attempt in (1, 2):
             conn: pymysql.Connection[Any] | None
             conn, pooled = self._pool.acquire()
@@ -388,7 +394,7 @@ class MysqlDatabase(Database):
                 started = True
                 with interrupt.stoppable(functools.partial(self._kill_query, conn.thread_id())):
                     cursor.execute(sql, args)
-                    result = fetch_bounded(cursor, limit, self.limits)
+                    result = fetch_bounded(cursor, limit, self.limits, arrow_after)
                 if result.truncated:
                     # Rows are left unread: dropping the connection is cheaper than draining it,
                     # so tell pymysql not to drain the result when it is garbage-collected.

@@ -208,14 +208,14 @@ class SqliteDatabase(Database):
             conn.close()
         return out
 
-    def execute(self, sql: str, limit: int) -> QueryResult:
+    def execute(self, sql: str, limit: int, arrow_after: int | None = None) -> QueryResult:
         conn = self._connect()
         deadline = time.monotonic() + self.timeout
         # Returning non-zero from the progress handler interrupts the statement: our time limit.
         conn.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_STEPS)
         try:
             with interrupt.stoppable(conn.interrupt):
-                return fetch_bounded(conn.execute(sql), limit, self.limits)
+                return fetch_bounded(conn.execute(sql), limit, self.limits, arrow_after)
         except (sqlite3.Error, MemoryError) as exc:
             raise self._failed(exc) from exc
         finally:

@@ -1,0 +1,181 @@
+"""Large results into a DataFrame: nlsql (Arrow, and JSON forced) beside `pandas.read_sql`.
+
+    .venv/bin/python benchmarks/big_results.py [--rows 180000 1000000] [--trials 5]
+
+A temporary SQLite file `facts(id, region, product, amount, day)` of the largest `--rows` rows
+(as benchmarks/head_of_line.py makes it) is served by real `nlsql serve` processes on loopback,
+one per contender so each server's peak memory is its own. Each trial is a fresh client process
+that imports pandas and pyarrow first (not timed), then times until the whole result is a
+DataFrame in it:
+
+- `pandas.read_sql`: `sqlite3.connect` + `pd.read_sql("SELECT * FROM facts WHERE id <= N")`;
+- `nlsql arrow`: `HybridClient.call("sql.run", …)` (WebSocket, Arrow frames) + `Answer.df`;
+- `nlsql json`: the same with `ClientConfig(arrow=False)`: the rows as JSON, as before Arrow.
+
+After one untimed warm-up trial each (the page cache, a server's first imports), trials are
+interleaved (pandas, arrow, json, pandas, …) so load on the machine hits all alike;
+ratios are of medians, to pandas'. Peak memory is the client process's peak RSS
+(`ru_maxrss`, its imports included) and the server's (`VmHWM`). Goals (issue 13): Arrow ≤ 1.5×
+pandas' time, ≤ 1.3× its peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.head_of_line import free_port, make_database
+
+CONTENDERS = ("pandas", "arrow", "json")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def query(rows: int) -> str:
+    return f"SELECT * FROM facts WHERE id <= {rows}"
+
+
+def client(contender: str, target: str, rows: int) -> dict[str, Any]:
+    """One trial, in this (fresh) process: seconds to a DataFrame, and the process's peak."""
+    import resource
+    import sqlite3
+
+    import pandas as pd
+    import pyarrow  # noqa: F401  (imported by every contender alike, before the clock)
+
+    from nlsql_jupyter.answer import Answer
+    from nlsql_jupyter.client import ClientConfig, HybridClient
+
+    started = time.perf_counter()
+    if contender == "pandas":
+        with sqlite3.connect(target) as db:
+            frame = pd.read_sql(query(rows), db)
+    else:
+        config = ClientConfig(target, arrow=contender == "arrow", ask_timeout=600, timeout=600)
+        with HybridClient(config) as nlsql:
+            result = nlsql.call("sql.run", {"database": "big", "sql": query(rows)})
+            frame = Answer.from_result(result | {"question": "", "sql": ""}).df
+    seconds = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"seconds": seconds, "rows": len(frame), "peak_mb": peak_kb / 1024}
+
+
+def trial(contender: str, target: str, rows: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.big_results", "--client", contender, target, str(rows)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    figures: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    if figures["rows"] != rows:
+        raise SystemExit(f"{contender} got {figures['rows']} rows, not {rows}")
+    return figures
+
+
+@contextmanager
+def server(config: Path, rows: int, log: Path) -> Any:
+    """A fresh `nlsql serve` on a free port: (its URL, its pid)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "NLSQL_DATABASES": str(config),
+        "NLSQL_SAMPLES": "false",
+        "NLSQL_ROW_LIMIT": str(rows),
+        "NLSQL_MAX_RESULT_BYTES": str(1 << 30),
+        "NLSQL_QUERY_TIMEOUT": "300",
+    }
+    command = [sys.executable, "-m", "nlsql_server", "serve", "--port", str(port)]
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [*command, "--log-level", "warning"], env=env, stdout=out, stderr=out
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(url + "/health", timeout=0.5, trust_env=False).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the server did not start; see {log}")
+            time.sleep(0.05)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def peak_mb(pid: int) -> float:
+    """A process's peak resident memory (`VmHWM`), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[180_000, 1_000_000])
+    parser.add_argument("--trials", type=int, default=5)
+    parser.add_argument("--client", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        contender, target, rows = args.client
+        print(json.dumps(client(contender, target, int(rows))))
+        return
+    with tempfile.TemporaryDirectory(prefix="nlsql-big-") as tmp:
+        directory = Path(tmp)
+        config = make_database(directory, max(args.rows))
+        path = str(directory / "big.sqlite")
+        log = directory / "serve.log"
+        print(
+            f"{'rows':>9} {'contender':<16} {'median s':>9} {'x pandas':>9} "
+            f"{'client MB':>10} {'x pandas':>9} {'server MB':>10} {'n':>3}",
+            flush=True,
+        )
+        for rows in args.rows:
+            with (
+                server(config, rows, log) as arrow_server,
+                server(config, rows, log) as json_server,
+            ):
+                targets = {"pandas": path, "arrow": arrow_server[0], "json": json_server[0]}
+                for contender in CONTENDERS:  # warm: page cache, the server's first imports
+                    trial(contender, targets[contender], rows)
+                runs: dict[str, list[dict[str, Any]]] = {c: [] for c in CONTENDERS}
+                for _ in range(args.trials):
+                    for contender in CONTENDERS:
+                        runs[contender].append(trial(contender, targets[contender], rows))
+                servers = {"arrow": peak_mb(arrow_server[1]), "json": peak_mb(json_server[1])}
+            seconds = {c: statistics.median(r["seconds"] for r in runs[c]) for c in CONTENDERS}
+            memory = {c: statistics.median(r["peak_mb"] for r in runs[c]) for c in CONTENDERS}
+            for contender in CONTENDERS:
+                label = "pandas.read_sql" if contender == "pandas" else f"nlsql {contender}"
+                server_mb = f"{servers[contender]:>10.0f}" if contender in servers else f"{'—':>10}"
+                print(
+                    f"{rows:>9,} {label:<16} {seconds[contender]:>9.2f} "
+                    f"{seconds[contender] / seconds['pandas']:>9.2f} {memory[contender]:>10.0f} "
+                    f"{memory[contender] / memory['pandas']:>9.2f} {server_mb} {args.trials:>3}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()

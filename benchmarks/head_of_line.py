@@ -7,8 +7,8 @@ SQLite database generated on the fly (`--rows` rows × 5 columns):
 
 1. `--slow` clients (one WebSocket each) start a query that counts for minutes; meanwhile a
    second client calls `ping` and `schema.tables`, one after the other, and times each;
-2. one client pulls the whole table (`--rows` rows) as one `sql.run`; meanwhile a second
-   client pings every 10 ms.
+2. one client pulls the whole table (`--rows` rows) as one `sql.run`, as JSON, then (on a
+   fresh server) as Arrow (`arrow: true`); meanwhile a second client pings every 10 ms.
 
 Prints p50 / p99 / max per call (ms). Goals (issue 13): `ping` p99 ≤ 50 ms, `schema.tables`
 p99 ≤ 100 ms. Run it with another checkout's code on `PYTHONPATH` for its "before" figures.
@@ -163,7 +163,7 @@ def figures(name: str, ms: list[float]) -> str:
     ordered = sorted(ms)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return (
-        f"{name:<44} {statistics.median(ordered):>9.1f} {p99:>9.1f} {ordered[-1]:>9.1f}"
+        f"{name:<52} {statistics.median(ordered):>9.1f} {p99:>9.1f} {ordered[-1]:>9.1f}"
         f" {len(ordered):>6}"
     )
 
@@ -189,24 +189,29 @@ async def slow_queries(url: str, slow: int, samples: int) -> list[str]:
     ]
 
 
-def pull(url: str) -> None:
+def pull(url: str, arrow: bool) -> None:
     """Pull the whole table and print its row count (run in a process of its own, so that
-    decoding the answer does not hold up the probe's pings)."""
+    decoding the answer does not hold up the probe's pings); `arrow`: as an Arrow stream."""
     from websockets.sync.client import connect as connect_sync
 
     with connect_sync(url, max_size=None, ping_interval=None) as ws:
-        body = {"database": "big", "sql": "SELECT * FROM facts"}
+        body = {"database": "big", "sql": "SELECT * FROM facts", "arrow": arrow}
         ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "sql.run", "params": body}))
-        print(json.loads(ws.recv(timeout=600))["result"]["row_count"])
+        result = json.loads(ws.recv(timeout=600))["result"]
+        frames = (result.get("arrow") or {}).get("frames") or 0
+        received = sum(len(ws.recv(timeout=600)) for _ in range(frames))
+        arrived = f" in {frames} Arrow frames ({received:,} bytes)" * bool(frames)
+        print(f"{result['row_count']} rows{arrived}")
 
 
-async def large_result(url: str, rows: int) -> list[str]:
+async def large_result(url: str, rows: int, arrow: bool) -> list[str]:
     async with connect(url, ping_interval=None) as probe_ws:
         probe = Client(probe_ws)
         await probe.call("ping")
         started = time.perf_counter()
+        command = [__file__, "--pull", url] + ["--arrow"] * arrow
         puller = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--pull", url, stdout=asyncio.subprocess.PIPE
+            sys.executable, *command, stdout=asyncio.subprocess.PIPE
         )
         done = asyncio.ensure_future(puller.communicate())
         pings: list[float] = []
@@ -217,9 +222,10 @@ async def large_result(url: str, rows: int) -> list[str]:
             await asyncio.sleep(0.01)
         seconds = time.perf_counter() - started
         got = (await done)[0].decode().strip()
+    how = "as Arrow" if arrow else "as JSON"
     return [
-        figures(f"ping while another client pulls {rows:,} rows", pings),
-        f"  (the pull: {got} rows in {seconds:.1f} s, with its client's start and decoding)",
+        figures(f"ping while another pulls {rows:,} rows {how}", pings),
+        f"  (the pull: {got}, {seconds:.1f} s with its client's start and decoding)",
     ]
 
 
@@ -229,20 +235,22 @@ async def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--pull", help=argparse.SUPPRESS)
+    parser.add_argument("--arrow", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.pull:
-        return pull(args.pull)
+        return pull(args.pull, args.arrow)
     with tempfile.TemporaryDirectory(prefix="nlsql-hol-") as tmp:
         directory = Path(tmp)
         config = make_database(directory, args.rows)
         log = directory / "serve.log"
-        print(f"{'call (ms)':<44} {'p50':>9} {'p99':>9} {'max':>9} {'n':>6}")
+        print(f"{'call (ms)':<52} {'p50':>9} {'p99':>9} {'max':>9} {'n':>6}")
         async with server(config, args.rows, log) as url:
             for line in await slow_queries(url, args.slow, args.samples):
                 print(line, flush=True)
-        async with server(config, args.rows, log) as url:
-            for line in await large_result(url, args.rows):
-                print(line, flush=True)
+        for arrow in (False, True):
+            async with server(config, args.rows, log) as url:
+                for line in await large_result(url, args.rows, arrow):
+                    print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -135,8 +135,11 @@ async def _websocket(websocket: WebSocket) -> None:
             frame = protocol.arrow_frame(
                 message["id"], index, stream[index * step : (index + 1) * step]
             )
-            async with send_lock:
-                await websocket.send_bytes(frame)
+            try:
+                async with send_lock:
+                    await websocket.send_bytes(frame)
+            except WebSocketDisconnect:
+                return  # the client went: the rest of the stream has nowhere to go
 
     async def handle(message: Any) -> None:
         with workers.as_client(client):

@@ -234,3 +234,21 @@ def test_an_ask_answer_as_arrow_shows_its_first_rows_and_holds_them_all(served):
         show_answer(answer, display_rows=20, static_chart=False)
     shown = [o.data.get("text/plain", "") for o in captured.outputs]
     assert any(text.startswith("Showing 20 of 50000 rows") for text in shown)
+
+
+def test_arrow_keeps_the_size_cap_and_shows_mixed_columns_as_text(settings):
+    capped = settings.model_copy(update={"max_result_bytes": 200_000, "arrow_min_rows": 100})
+    sql = "SELECT id, CASE WHEN id % 1000 = 0 THEN 'n/a' ELSE qty END AS mixed, name FROM facts"
+    with ServerThread(create_app(capped)) as small:
+        arrow, _ = run_sql(small.url, sql)
+        plain, _ = run_sql(small.url, sql, arrow=False)
+    # the cap cuts both at the same row, and both say so
+    assert arrow["row_count"] == len(plain["rows"]) < ROWS
+    assert arrow["truncated"] and plain["truncated"]
+    assert arrow["note"] == plain["note"] and "NLSQL_MAX_RESULT_BYTES" in arrow["note"]
+    # a column of numbers and text comes as text, each value as JSON would show it
+    table = arrow["table"]
+    assert table.schema.field("mixed").type == pa.string()
+    expected = [None if v is None else str(v) for v in (row[1] for row in plain["rows"])]
+    assert table.column("mixed").to_pylist() == expected
+    assert "n/a" in expected

@@ -274,7 +274,7 @@ def build_chart(spec: dict[str, Any], records: list[dict[str, Any]]) -> alt.TopL
 
 def _from_arrow(table: Any) -> pd.DataFrame:
     """An Arrow table as the DataFrame JSON rows would give: integers with nulls as `Int64`,
-    without as `int64`; text as Python strings."""
+    without as `int64` (`to_pandas` alone makes floats of the first)."""
     import pandas as pd
     import pyarrow as pa
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,24 @@ def test_frames_on_the_websocket_are_tagged_with_their_request(served):
     stream = b"".join(payloads)
     assert len(stream) == texts[2]["result"]["arrow"]["bytes"]
     assert table_rows(pa.ipc.open_stream(stream).read_all()) == texts[1]["result"]["rows"]
+
+
+def test_frames_of_an_abandoned_request_do_not_reach_the_next_one(served):
+    transport = WebSocketTransport(ClientConfig(served.url))
+    try:
+        ping = transport.call(protocol.request("ping", None, 1), timeout=30)
+        assert ping["result"]["pong"] is True
+        # a request whose caller gave up: its response and frames arrive while no one waits
+        stale = protocol.request("sql.run", {"database": "facts", "sql": ALL, "arrow": True}, 2)
+        assert transport._conn is not None
+        transport._conn.send(json.dumps(stale))
+        time.sleep(1.0)
+        body = {"database": "facts", "sql": ALL.replace("ORDER BY id", "ORDER BY id DESC")}
+        fresh = transport.call(protocol.request("sql.run", body | {"arrow": True}, 3), timeout=60)
+    finally:
+        transport.close()
+    assert fresh["id"] == 3
+    assert fresh["result"]["table"].column("id")[0].as_py() == ROWS  # its own rows, not 2's
 
 
 def test_small_results_stay_json(served):

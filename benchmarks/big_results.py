@@ -21,8 +21,8 @@ a fresh process that imports pandas and pyarrow first (not timed):
 After one untimed warm-up trial each (the page cache, a server's first imports), trials are
 interleaved (pandas, arrow, json, pandas, …) so load on the machine hits all alike;
 ratios are of medians, to pandas' of the same kind. Peak memory is the client process's or
-kernel's peak RSS (`ru_maxrss`, its imports included) and the server's (`VmHWM`). Goals (issue 13): Arrow ≤ 1.5×
-pandas' time, ≤ 1.3× its peak memory.
+kernel's peak RSS (`ru_maxrss`, its imports included) and the server's (`VmHWM`). Goals
+(issue 13): Arrow ≤ 1.5× pandas' time, ≤ 1.3× its peak memory.
 """
 
 from __future__ import annotations

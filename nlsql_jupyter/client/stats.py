@@ -16,7 +16,8 @@ class TransportStats:
 
     `fallbacks` counts requests that left this transport for the next one (it failed, or it was
     backing off); `rejected` counts requests failed fast by its open circuit breaker, without
-    an attempt; `arrow` counts successes whose rows came as Arrow. Latencies are kept for the last `window` successes only.
+    an attempt; `arrow` counts successes whose rows came as Arrow. Latencies are kept for the
+    last `window` successes only.
     """
 
     def __init__(self, window: int = 1024) -> None:

@@ -64,9 +64,11 @@ class WebSocketTransport:
     answer to a request that timed out or was interrupted — is skipped, so it cannot be taken for
     the next one's; so are binary frames tagged with another id. A response that announces an
     Arrow result is complete once its frames have come (`arrow.Frames`); a connection that ends
-    before that is a `TransportError` saying how many came, and the client falls back. While a request waits, the server is pinged whenever it said nothing for a
-    third of `config.timeout` (`_Liveness`): one that went silent is noticed within `timeout`
-    even while a long `ask` runs, and one that is merely slow keeps answering the pings.
+    before that is a `TransportError` saying how many came, and the client falls back.
+
+    While a request waits, the server is pinged whenever it said nothing for a third of
+    `config.timeout` (`_Liveness`): one that went silent is noticed within `timeout` even while
+    a long `ask` runs, and one that is merely slow keeps answering the pings.
     """
 
     name = "websocket"

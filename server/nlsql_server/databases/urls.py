@@ -15,13 +15,18 @@ the certificate checked), ``ssl_verify_cert``, ``ssl_verify_identity`` (check th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..exceptions import InvalidParams
 from ..settings import Settings
 from .base import Database, ResultLimits
-from .mysql import MysqlDatabase, MysqlParams
 from .sqlite import SqliteDatabase, check_sqlite_file
+
+if TYPE_CHECKING:
+    # The MySQL backend (pymysql, cryptography) loads with the first mysql:// URL: a server
+    # with SQLite files only never imports it.
+    from .mysql import MysqlParams
 
 SCHEMES = ("sqlite", "mysql", "tidb")
 DEFAULT_PORTS = {"mysql": 3306, "tidb": 4000}
@@ -75,6 +80,8 @@ def without_directories(url: str) -> str:
 
 def parse_mysql_url(url: str) -> MysqlParams:
     """`MysqlParams` from a ``mysql://`` or ``tidb://`` URL (the database part may be empty)."""
+    from .mysql import MysqlParams
+
     scheme = scheme_of(url)
     if scheme == "sqlite":
         raise InvalidParams(f"Not a MySQL URL: {redact(url)!r}", url=redact(url))
@@ -159,6 +166,8 @@ def open_database(
     scheme = scheme_of(url)
     if scheme == "sqlite":
         return SqliteDatabase.from_settings(name, sqlite_path(url, base), description, settings)
+    from .mysql import MysqlDatabase
+
     return MysqlDatabase(
         name,
         parse_mysql_url(url),

@@ -15,9 +15,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 from nlsql_server.protocol import ARROW_MEDIA_TYPE
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection, connect
@@ -26,6 +25,9 @@ from nlsql_jupyter import __version__
 from nlsql_jupyter.client.arrow import METHODS, Frames, announced, read_http
 from nlsql_jupyter.client.config import ClientConfig
 from nlsql_jupyter.exceptions import ProtocolError, RequestTimeout, TransportError
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["HttpTransport", "Notify", "ServerSilent", "Transport", "WebSocketTransport"]
 
@@ -244,19 +246,31 @@ class _Liveness:
 class HttpTransport:
     """JSON-RPC over `POST /rpc` with a keep-alive `httpx.Client` (thread-safe).
 
-    Progress is not streamed here; the server may return it as `result["progress"]`.
+    Progress is not streamed here; the server may return it as `result["progress"]`. The
+    `httpx.Client` is made by the first request: the WebSocket answers unless it fails, and
+    importing httpx and setting up its TLS context would cost the first answer ~0.15 s.
     """
 
     name = "http"
 
     def __init__(self, config: ClientConfig) -> None:
         self._config = config
-        self._client = httpx.Client(
-            headers={"user-agent": _USER_AGENT, **config.auth_headers},
-            trust_env=not config.is_loopback,
-            timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
-        )
+        self._lock = threading.Lock()
+        self._http: httpx.Client | None = None
         self._connections = 0
+
+    def _client(self) -> httpx.Client:
+        with self._lock:
+            if self._http is None:
+                import httpx
+
+                config = self._config
+                self._http = httpx.Client(
+                    headers={"user-agent": _USER_AGENT, **config.auth_headers},
+                    trust_env=not config.is_loopback,
+                    timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
+                )
+            return self._http
 
     @property
     def drops(self) -> int:
@@ -276,14 +290,17 @@ class HttpTransport:
     def call(
         self, message: dict[str, Any], *, timeout: float, notify: Notify | None = None
     ) -> dict[str, Any]:
+        import httpx
+
         url = self._config.rpc_url
         connect = min(self._config.connect_timeout, timeout)
         params = message.get("params")
         arrow = (
             message.get("method") in METHODS and isinstance(params, dict) and params.get("arrow")
         )
+        client = self._client()
         try:
-            response = self._client.post(
+            response = client.post(
                 url,
                 json=message,
                 headers={"accept": f"{ARROW_MEDIA_TYPE}, application/json"} if arrow else None,
@@ -307,7 +324,9 @@ class HttpTransport:
         return body
 
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            if self._http is not None:
+                self._http.close()
 
 
 def _describe(exc: BaseException) -> str:

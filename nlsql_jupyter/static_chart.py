@@ -17,6 +17,7 @@ import atexit
 import importlib.util
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -37,6 +38,9 @@ STATIC_CONFIG = {"font": "Liberation Sans, Arial, Helvetica, sans-serif"}
 
 #: The smallest chart: the renderer process draws it first, which starts its engine.
 _WARM_UP_SPEC = {"data": {"values": [{"x": 1}]}, "mark": "point", "encoding": {"x": {"field": "x"}}}
+
+#: How much lower than the kernel's the renderer's scheduling priority is (`os.nice`).
+RENDERER_NICENESS = 10
 
 _lock = threading.Lock()  # one chart at a time through the one process
 _process: subprocess.Popen[str] | None = None
@@ -122,7 +126,14 @@ def _svg(spec: dict[str, Any]) -> str:
 
 
 def _serve() -> None:
-    """The renderer process: draw each spec read from stdin; stop when the kernel closes it."""
+    """The renderer process: draw each spec read from stdin; stop when the kernel closes it.
+
+    At a lower priority than the kernel where the system has priorities (not on Windows): its
+    engine's start would otherwise take a core from the kernel's first answer on a busy machine
+    (the SVG comes after the answer anyway).
+    """
+    if hasattr(os, "nice"):
+        os.nice(RENDERER_NICENESS)
     _svg(_WARM_UP_SPEC)
     for line in sys.stdin:
         try:

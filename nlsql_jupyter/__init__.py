@@ -80,8 +80,8 @@ def connect(url: str | None, *, token: str | None = None) -> None:
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """`%load_ext nlsql_jupyter`: register `%%ask` (and `%ask`) and `%nlsql`, and the JupyterLab
     sidebar's comm target (a waiting sidebar connects now); then return at once, leaving the
-    bundled server's start, the chart renderer's and the rest of the first answer's preparation
-    to run meanwhile (`nlsql_jupyter.preload`)."""
+    bundled server's start and the chart renderer's to run meanwhile (`nlsql_jupyter.preload`).
+    """
     from nlsql_jupyter import comm
     from nlsql_jupyter.magics import AskMagics
     from nlsql_jupyter.preload import preload
@@ -89,11 +89,7 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     magics = AskMagics(shell=ipython)
     ipython.register_magics(magics)
     comm.register()
-    preload(
-        ipython,
-        bundled=magics.runtime.configured_url is None,
-        renderer=magics.static_charts,
-    )
+    preload(bundled=magics.runtime.configured_url is None, renderer=magics.static_charts)
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:

@@ -9,11 +9,12 @@ unanswerable question does not stop "Run All".
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+
+from nlsql_jupyter.table import is_months
 
 if TYPE_CHECKING:
     import altair as alt
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 __all__ = ["Answer", "Declined", "bound_spec", "build_chart"]
 
 log = logging.getLogger(__name__)
-_MONTH = re.compile(r"\d{4}-\d{2}")
 
 #: The name the server gives the result rows in its Vega-Lite spec (`data: {"name": ...}`).
 RESULT_DATA_NAME = "result"
@@ -286,13 +286,6 @@ def _from_arrow(table: Any) -> pd.DataFrame:
     return frame
 
 
-def _all_months(series: pd.Series) -> bool:
-    """True when every value is a 'YYYY-MM' month label (what a per-month answer groups by)."""
-    values = series.dropna()
-    return len(values) > 0 and all(
-        isinstance(v, str) and _MONTH.fullmatch(v) is not None for v in values
-    )
-
 
 def _convert(series: pd.Series, kind: str) -> pd.Series:
     """One column from JSON values to the dtype its kind calls for; unchanged if that fails."""
@@ -300,7 +293,7 @@ def _convert(series: pd.Series, kind: str) -> pd.Series:
 
     try:
         if kind == "date":
-            if _all_months(series):  # '2024-03' is a month, not midnight on 2024-03-01
+            if is_months(list(series.dropna())):  # '2024-03' is a month, not 2024-03-01
                 return series.astype("period[M]")
             return pd.to_datetime(series, format="ISO8601")
         if kind == "integer":

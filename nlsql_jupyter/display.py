@@ -1,10 +1,12 @@
 """How an answer looks in a cell: live progress, the SQL, the DataFrame, the chart.
 
 Everything is a plain mime bundle (text/html with inline styles plus text/plain), so it
-survives notebook export and reads well in a terminal IPython. The DataFrame uses pandas' own
-repr. A chart is its Vega-Lite spec under the mimetype JupyterLab draws natively plus a static
-SVG for every viewer that cannot (no Altair HTML, which loads vega from a CDN). Each output of
-an answer carries the answer's provenance in its metadata.
+survives notebook export and reads well in a terminal IPython. An answer's rows are shown as
+its DataFrame would show them but drawn without pandas (`nlsql_jupyter.table`), so the first
+answer does not wait for pandas' import (`Answer.df` imports it when first used). A chart is
+its Vega-Lite spec under the mimetype JupyterLab draws natively plus a static SVG for every
+viewer that cannot (no Altair HTML, which loads vega from a CDN). Each output of an answer
+carries the answer's provenance in its metadata.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from IPython.display import display
 from nlsql_server import protocol
 
 from nlsql_jupyter.static_chart import VEGALITE_MIMETYPE, render_svg
+from nlsql_jupyter.table import TableView
 
 if TYPE_CHECKING:
     from nlsql_jupyter.answer import Answer, Declined
@@ -318,9 +321,9 @@ def show_answer(
             metadata=metadata,
         )
     else:
-        frame = answer.df
-        display(frame.head(display_rows) if len(frame) > display_rows else frame, metadata=metadata)
-        display(Note(_row_note(answer, min(display_rows, len(frame)))), metadata=metadata)
+        shown = answer.rows[:display_rows]
+        display(_table(answer, shown), metadata=metadata)
+        display(Note(_row_note(answer, len(shown))), metadata=metadata)
     if spec is not None:
         title = str(info.get("title") or "")
         handle = display(ChartView(spec, title), metadata=metadata, display_id=static_chart)
@@ -341,9 +344,9 @@ def answer_bundle(answer: Answer) -> Bundle:
     parts_html = [sql["text/html"]]
     parts_text = [sql["text/plain"]]
     if answer.executed:
-        frame = answer.df
-        parts_html.append(frame.to_html(max_rows=20))
-        parts_text.append(frame.to_string(max_rows=20))
+        table = _table(answer, answer.rows[:20])
+        parts_html.append(table.html())
+        parts_text.append(table.text())
         spec = answer.chart_spec()
         svg = render_svg(spec) if spec is not None else None
         if svg:
@@ -495,6 +498,11 @@ def _display_wide(frame: Any) -> None:
         display(frame)
 
 
+def _table(answer: Answer, rows: Sequence[Any]) -> TableView:
+    """`rows` of `answer` as a table (what its DataFrame shows, without importing pandas)."""
+    return TableView(answer.columns, answer.column_types, rows)
+
+
 def _row_note(answer: Answer, shown: int) -> str:
     total = answer.row_count
     noun = "row" if total == 1 else "rows"
@@ -510,6 +518,12 @@ def _total_ms(timings: dict[str, Any], fallback: float | None) -> float | None:
         if isinstance(value, int | float):
             return float(value)
     return fallback
+
+
+def warm_up() -> None:
+    """Highlight a statement once, so that the first answer's SQL does not wait for pygments'
+    SQL lexer (importing it and compiling its patterns takes a tenth of a second or more)."""
+    _highlight_sql("SELECT 1")
 
 
 def _highlight_sql(sql: str) -> str:

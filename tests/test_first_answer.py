@@ -1,9 +1,10 @@
 """The first answer's fixed costs: what `%load_ext` and the first `%%ask` do, and do not, wait for.
 
-`%load_ext` returns at once, the bundled server starts in the background and charts are drawn
-by a renderer process (a real kernel run by nbclient); the offline engine answers without
-importing the `openai` SDK (nor redis-py, with sessions in memory), which the LLM engine imports
-on its first use (a fresh interpreter, against the scripted LLM server).
+`%load_ext` returns at once, the bundled server starts in the background, charts are drawn by
+a renderer process and the answer is shown without importing pandas, the MySQL driver or httpx
+(a real kernel run by nbclient); the offline engine answers without importing the `openai` SDK
+(nor redis-py, with sessions in memory), which the LLM engine imports on its first use (a fresh
+interpreter, against the scripted LLM server).
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from nbclient import NotebookClient
 REPO = Path(__file__).resolve().parent.parent
 SEED_TOP = "Show me the top 5 customers by total purchase amount"
 GOOD_SQL = "SELECT channel, COUNT(*) AS orders FROM orders GROUP BY channel"
+
+#: What the first answer on a SQLite sample does not need, so it must not wait for importing
+#: it: pandas (the table is drawn from the rows; `.df` imports it when used), httpx (the HTTP
+#: fallback's client), the MySQL driver, the LLM SDK.
+NOT_NEEDED = ("pandas", "numpy", "httpx", "pymysql", "openai")
 
 # %load_ext then at once %%ask, as "Run All" does: the question waits for the start that
 # %load_ext began instead of starting a second server.
@@ -89,10 +95,16 @@ def test_load_ext_returns_before_the_bundled_server_is_up_and_the_first_ask_uses
         # ... and the first question is answered by that server, its chart drawn to SVG by
         # the renderer's own process (whose engine would hold the kernel's GIL).
         f"%%ask --db retail\n{SEED_TOP}",
+        "answer = _\n"
         "import sys\n"
         "from nlsql_jupyter.runtime import get_runtime\n"
         "print('same server:', get_runtime().client.url == started.url)\n"
-        "print('renderer in the kernel:', 'vl_convert' in sys.modules)",
+        "print('renderer in the kernel:', 'vl_convert' in sys.modules)\n"
+        f"print('not needed, imported:', [m for m in {NOT_NEEDED!r} if m in sys.modules])",
+        # The DataFrame is there when asked for: pandas loads then.
+        "frame = answer.df\n"
+        "print(type(frame).__module__.split('.')[0], frame.shape, list(frame.columns) == "
+        "list(answer.columns))",
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     NotebookClient(
@@ -108,4 +120,7 @@ def test_load_ext_returns_before_the_bundled_server_is_up_and_the_first_ask_uses
     assert not [o for o in answer if o.output_type == "error"]
     assert any('class="dataframe"' in o.get("data", {}).get("text/html", "") for o in answer)
     assert any("<svg" in o.get("data", {}).get("image/svg+xml", "") for o in answer)
-    assert printed[3] == "same server: True\nrenderer in the kernel: False"
+    assert printed[3] == (
+        "same server: True\nrenderer in the kernel: False\nnot needed, imported: []"
+    )
+    assert printed[4] == "pandas (5, 2) True"

@@ -115,6 +115,13 @@ class Answer:
             "answered_at": self.answered_at,
         }
 
+    def head(self, count: int) -> list[Any]:
+        """The first `count` rows as JSON values, from `rows` or, for an Arrow result, from
+        the first rows of its table (the rest is never converted)."""
+        if self.table is not None:
+            return [list(row.values()) for row in self.table.slice(0, count).to_pylist()]
+        return list(self.rows[:count])
+
     def records(self) -> list[dict[str, Any]]:
         """The rows as JSON-ready dicts (what the chart binds to)."""
         if self.table is not None:
@@ -284,7 +291,6 @@ def _from_arrow(table: Any) -> pd.DataFrame:
         if pa.types.is_int64(column.type) and not column.null_count:
             frame.isetitem(position, frame.iloc[:, position].astype("int64"))
     return frame
-
 
 
 def _convert(series: pd.Series, kind: str) -> pd.Series:

@@ -321,7 +321,7 @@ def show_answer(
             metadata=metadata,
         )
     else:
-        shown = answer.rows[:display_rows]
+        shown = answer.head(display_rows)
         display(_table(answer, shown), metadata=metadata)
         display(Note(_row_note(answer, len(shown))), metadata=metadata)
     if spec is not None:
@@ -344,7 +344,7 @@ def answer_bundle(answer: Answer) -> Bundle:
     parts_html = [sql["text/html"]]
     parts_text = [sql["text/plain"]]
     if answer.executed:
-        table = _table(answer, answer.rows[:20])
+        table = _table(answer, answer.head(20))
         parts_html.append(table.html())
         parts_text.append(table.text())
         spec = answer.chart_spec()

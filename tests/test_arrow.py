@@ -253,6 +253,12 @@ def test_an_ask_answer_as_arrow_shows_its_first_rows_and_holds_them_all(served):
         show_answer(answer, display_rows=20, static_chart=False)
     shown = [o.data.get("text/plain", "") for o in captured.outputs]
     assert any(text.startswith("Showing 20 of 50000 rows") for text in shown)
+    table = next(
+        o.data["text/html"] for o in captured.outputs if "<table" in o.data.get("text/html", "")
+    )
+    first = answer.df.iloc[0]
+    assert table.count("<tr>") == 20  # the first 20 rows (the header is styled), from Arrow
+    assert f"<td>{first.iloc[1]}</td>" in table
 
 
 def test_arrow_keeps_the_size_cap_and_shows_mixed_columns_as_text(settings):

@@ -207,3 +207,18 @@ def executed_tour(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> t
     path = tmp_path_factory.mktemp("tour") / "tour.executed.ipynb"
     nbformat.write(notebook, path)
     return path, notebook
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    """A real `postgres` for the session: `.admin_url` (a superuser), `.url(db)` (SELECT only)."""
+    from services import ServiceError, start_postgres
+
+    try:
+        server = start_postgres()
+    except ServiceError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,4 +1,4 @@
-"""Real MariaDB and Redis servers for the tests, on free loopback ports, in their own directories.
+"""Real MariaDB, PostgreSQL and Redis servers for the tests, on free loopback ports, in their own directories.
 
 Nothing runs as a system service here (see ../shared/PITFALLS.md): each helper starts the
 daemon as a child process with its own data directory, waits until it answers, and stops it
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -227,5 +228,106 @@ def start_redis(base: Path, timeout: float = 20, port: int | None = None) -> Red
                 raise ServiceError(f"redis-server did not answer in {timeout:g} s: {exc}") from exc
             time.sleep(0.02)
     client.close()
+    server.started_in = time.perf_counter() - started
+    return server
+
+
+@dataclass
+class PostgreSQL:
+    """A running `postgres`; `url(database)` connects as the SELECT-only reader, or the admin."""
+
+    port: int
+    datadir: Path
+    process: subprocess.Popen[bytes]
+    started_in: float = 0.0
+
+    def url(self, database: str = "postgres", *, admin: bool = False) -> str:
+        user, password = ADMIN if admin else READER
+        return f"postgresql://{user}:{password}@127.0.0.1:{self.port}/{database}"
+
+    @property
+    def admin_url(self) -> str:
+        return self.url(admin=True)
+
+    def stop(self, timeout: float = 20) -> None:
+        """A fast shutdown (SIGINT: roll back sessions, then exit), killing only as a fallback."""
+        if self.process.poll() is not None:
+            return
+        for signal_it in (lambda: self.process.send_signal(signal.SIGINT), self.process.kill):
+            signal_it()
+            try:
+                self.process.wait(timeout=timeout)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+        shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
+
+def postgres_bindir() -> Path:
+    """Where `initdb` and `postgres` live: `pg_config --bindir`, else the newest Debian version."""
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout
+        if (Path(found.strip()) / "initdb").exists():
+            return Path(found.strip())
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+    )
+    if not candidates:
+        raise ServiceError(f"PostgreSQL is not installed; {INSTALL_HINT}")
+    return candidates[-1].parent
+
+
+def start_postgres(timeout: float = 60) -> PostgreSQL:
+    """`initdb` a fresh cluster in a temporary directory and start `postgres` on a free port.
+
+    PostgreSQL refuses to run as root: as root the cluster belongs to the `postgres` user (the
+    package creates it), in a directory of its own under /tmp (pytest's are root-only).
+    """
+    import psycopg
+
+    started = time.perf_counter()
+    bindir = postgres_bindir()
+    base = Path(tempfile.mkdtemp(prefix="nlsql-pg-"))
+    user = "postgres" if os.geteuid() == 0 else None
+    if user is not None:
+        shutil.chown(base, user)
+    datadir, log = base / "data", base / "postgres.log"
+    pwfile = base / "pw"
+    pwfile.write_text(ADMIN[1] + "\n")
+    if user is not None:
+        shutil.chown(pwfile, user)
+    done = subprocess.run(
+        [bindir / "initdb", "-D", datadir, "-U", ADMIN[0], f"--pwfile={pwfile}",
+         "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C",
+         "--no-sync"],
+        capture_output=True, text=True, check=False, user=user,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise ServiceError(f"initdb failed:\n{done.stdout}\n{done.stderr}")
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [bindir / "postgres", "-D", datadir, "-p", str(port), "-c", "listen_addresses=127.0.0.1",
+             "-c", "unix_socket_directories=", "-c", "fsync=off", "-c", "synchronous_commit=off",
+             "-c", "full_page_writes=off"],
+            stdout=out, stderr=subprocess.STDOUT, user=user,
+        )  # fmt: skip
+    server = PostgreSQL(port=port, datadir=datadir, process=process)
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise ServiceError(f"postgres exited with {process.returncode}:\n{_tail(log)}")
+        try:
+            with psycopg.connect(server.admin_url, connect_timeout=2, autocommit=True) as conn:
+                reader, password = READER
+                conn.execute(f"CREATE ROLE {reader} LOGIN PASSWORD '{password}'")
+                conn.execute(f"GRANT pg_read_all_data TO {reader}")
+            break
+        except psycopg.OperationalError as exc:
+            if time.monotonic() > deadline:
+                server.stop()
+                raise ServiceError(f"postgres did not answer in {timeout:g} s: {exc}") from exc
+            time.sleep(0.05)
     server.started_in = time.perf_counter() - started
     return server

@@ -85,9 +85,13 @@ def _parser() -> argparse.ArgumentParser:
         dest="samples_command", required=True
     )
     load = sample_commands.add_parser(
-        "load", help="load the samples into a MySQL, MariaDB or TiDB server"
+        "load", help="load the samples into a MySQL, MariaDB, TiDB or PostgreSQL server"
     )
-    load.add_argument("--url", required=True, help="the server, e.g. mysql://root@127.0.0.1:3306/")
+    load.add_argument(
+        "--url",
+        required=True,
+        help="the server, e.g. mysql://root@127.0.0.1:3306/ or postgresql://postgres@127.0.0.1/postgres",
+    )
     load.add_argument("--prefix", default="", help="prefix of the database names (e.g. nlsql_)")
     load.add_argument("--sample", action="append", help="load only this sample (repeatable)")
     load.add_argument(

@@ -1,4 +1,7 @@
-"""Copy the sample databases into a MySQL, MariaDB or TiDB server (`nlsql samples load`).
+"""Copy the sample databases into a MySQL, MariaDB, TiDB or PostgreSQL server (`nlsql samples load`).
+
+PostgreSQL has its own DDL and COPY in `load_postgres`; the plan (skip, load or refuse), the
+progress bar and the config snippet are shared.
 
 The DDL is the SQLite schema transpiled by sqlglot, with the types MySQL needs: TEXT that is a
 key, unique or indexed becomes VARCHAR(255) (MySQL cannot index TEXT whole), REAL is DOUBLE,
@@ -16,6 +19,7 @@ load, and refuses to touch a database holding other tables unless `replace` is g
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import queue
 import sqlite3
@@ -36,15 +40,16 @@ from sqlglot import exp
 from tqdm import tqdm
 
 from ..databases.mysql import MysqlParams, connect
-from ..databases.urls import parse_mysql_url
+from ..databases.postgres import PostgresParams
+from ..databases.urls import parse_mysql_url, parse_postgres_url, scheme_of
 from ..exceptions import InvalidParams, QueryFailed
 from . import SAMPLE_NAMES, ensure_sample
 
 #: Rows per INSERT statement and per commit (statements near 200 KB, TiDB transactions small).
 BATCH_ROWS = 4_000
 _COMMENT = "nlsql sample {name} v{version}"
-_LOADING = " (loading)"
-_INT32 = (-(2**31), 2**31 - 1)
+LOADING = " (loading)"
+INT32 = (-(2**31), 2**31 - 1)
 
 
 @dataclass(frozen=True)
@@ -67,38 +72,38 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "''")
 
 
-def _sqlite_quote(identifier: str) -> str:
+def sqlite_quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
-class _SqliteTable:
+class SqliteTable:
     name: str
     create_sql: str
     columns: tuple[str, ...]
     rows: int
 
 
-def _sqlite_tables(conn: sqlite3.Connection) -> list[_SqliteTable]:
+def _sqlite_tables(conn: sqlite3.Connection) -> list[SqliteTable]:
     tables = []
     for name, sql in conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
         "AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
     ):
-        columns = tuple(r[1] for r in conn.execute(f"PRAGMA table_info({_sqlite_quote(name)})"))
-        (rows,) = conn.execute(f"SELECT COUNT(*) FROM {_sqlite_quote(name)}").fetchone()
-        tables.append(_SqliteTable(name, sql, columns, rows))
+        columns = tuple(r[1] for r in conn.execute(f"PRAGMA table_info({sqlite_quote(name)})"))
+        (rows,) = conn.execute(f"SELECT COUNT(*) FROM {sqlite_quote(name)}").fetchone()
+        tables.append(SqliteTable(name, sql, columns, rows))
     return tables
 
 
 def _keyed_columns(conn: sqlite3.Connection, table: str) -> set[str]:
     """Columns MySQL must index: in a primary key, a unique key, an index or a foreign key."""
-    keyed = {r[1] for r in conn.execute(f"PRAGMA table_info({_sqlite_quote(table)})") if r[5]}
-    for index in conn.execute(f"PRAGMA index_list({_sqlite_quote(table)})"):
-        keyed.update(r[2] for r in conn.execute(f"PRAGMA index_info({_sqlite_quote(index[1])})"))
-    keyed.update(r[3] for r in conn.execute(f"PRAGMA foreign_key_list({_sqlite_quote(table)})"))
+    keyed = {r[1] for r in conn.execute(f"PRAGMA table_info({sqlite_quote(table)})") if r[5]}
+    for index in conn.execute(f"PRAGMA index_list({sqlite_quote(table)})"):
+        keyed.update(r[2] for r in conn.execute(f"PRAGMA index_info({sqlite_quote(index[1])})"))
+    keyed.update(r[3] for r in conn.execute(f"PRAGMA foreign_key_list({sqlite_quote(table)})"))
     for other in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-        for fk in conn.execute(f"PRAGMA foreign_key_list({_sqlite_quote(other[0])})"):
+        for fk in conn.execute(f"PRAGMA foreign_key_list({sqlite_quote(other[0])})"):
             if fk[2] == table and fk[4]:
                 keyed.add(fk[4])
     keyed.discard(None)  # type: ignore[arg-type]
@@ -109,7 +114,7 @@ def _mysql_type(
     conn: sqlite3.Connection, table: str, column: str, kind: exp.DataType | None, keyed: bool
 ) -> exp.DataType | None:
     """The MySQL type for one column, or None to keep what sqlglot made of the SQLite type."""
-    col, tbl = _sqlite_quote(column), _sqlite_quote(table)
+    col, tbl = sqlite_quote(column), sqlite_quote(table)
     if kind is None or kind.this in (exp.DataType.Type.TEXT, exp.DataType.Type.UNKNOWN):
         if not keyed:
             return exp.DataType.build("TEXT")
@@ -119,12 +124,12 @@ def _mysql_type(
         return exp.DataType.build("LONGBLOB", dialect="mysql")
     if kind.this == exp.DataType.Type.INT:
         low, high = conn.execute(f"SELECT MIN({col}), MAX({col}) FROM {tbl}").fetchone()
-        if (low is not None and low < _INT32[0]) or (high is not None and high > _INT32[1]):
+        if (low is not None and low < INT32[0]) or (high is not None and high > INT32[1]):
             return exp.DataType.build("BIGINT")
     return None
 
 
-def mysql_ddl(conn: sqlite3.Connection, table: _SqliteTable, comment: str) -> str:
+def mysql_ddl(conn: sqlite3.Connection, table: SqliteTable, comment: str) -> str:
     """``CREATE TABLE`` for MySQL, transpiled from the SQLite table's own DDL."""
     tree = sqlglot.parse_one(table.create_sql, read="sqlite")
     keyed = _keyed_columns(conn, table.name)
@@ -164,14 +169,14 @@ def _existing(cursor: Any, database: str) -> dict[str, str] | None:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class SamplePlan:
     """One sample to copy: decided (skip, load, or refuse) before any loading starts."""
 
     sample: str
     database: str
     path: Path
     comment: str
-    tables: tuple[_SqliteTable, ...]
+    tables: tuple[SqliteTable, ...]
     skip: bool
 
     @property
@@ -179,30 +184,35 @@ class _Plan:
         return sum(t.rows for t in self.tables)
 
 
-def _plan(
-    cursor: Any, params: MysqlParams, sample: str, database: str, data_dir: Path, replace: bool
-) -> _Plan:
+def plan_sample(
+    existing: dict[str, str] | None,
+    address: str,
+    sample: str,
+    database: str,
+    data_dir: Path,
+    replace: bool,
+) -> SamplePlan:
+    """What to do with one sample, given the tables → comments of its target (None: no database)."""
     path = ensure_sample(sample, data_dir)
     with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as source:
         (version,) = source.execute("PRAGMA user_version").fetchone()
         tables = tuple(_sqlite_tables(source))
     comment = _COMMENT.format(name=sample, version=version)
-    existing = _existing(cursor, database)
     skip = False
     if existing is not None and not replace:
         foreign = sorted(n for n, c in existing.items() if not c.startswith("nlsql sample "))
         if foreign:
             raise InvalidParams(
-                f"The database {database!r} on {params.address} already holds tables that "
+                f"The database {database!r} on {address} already holds tables that "
                 f"are not the {sample} sample ({', '.join(foreign[:5])}): choose another "
                 "--prefix, or pass --replace to drop and reload it.",
                 database=database,
             )
         skip = set(existing) == {t.name for t in tables} and set(existing.values()) == {comment}
-    return _Plan(sample, database, path, comment, tables, skip)
+    return SamplePlan(sample, database, path, comment, tables, skip)
 
 
-def _load_one(params: MysqlParams, plan: _Plan, bar: tqdm) -> LoadedSample:
+def _load_one(params: MysqlParams, plan: SamplePlan, bar: tqdm) -> LoadedSample:
     """Drop, create and fill one database on a connection of its own."""
     started = time.perf_counter()
     try:
@@ -218,7 +228,7 @@ def _load_one(params: MysqlParams, plan: _Plan, bar: tqdm) -> LoadedSample:
             cursor.execute(f"USE {_quote(plan.database)}")
             cursor.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
             for table in plan.tables:
-                cursor.execute(mysql_ddl(source, table, plan.comment + _LOADING))
+                cursor.execute(mysql_ddl(source, table, plan.comment + LOADING))
                 for statement in mysql_indexes(source, table.name):
                     cursor.execute(statement)
                 _copy_rows(source, server, table, bar)
@@ -273,7 +283,7 @@ def literal_encoder(no_backslash_escapes: bool = False) -> Callable[[Any], str]:
 def _copy_rows(
     source: sqlite3.Connection,
     server: pymysql.Connection[Any],
-    table: _SqliteTable,
+    table: SqliteTable,
     bar: tqdm,
 ) -> None:
     """Multi-row INSERTs of `BATCH_ROWS` rows, formatted here while a thread sends the last."""
@@ -281,8 +291,8 @@ def _copy_rows(
     head = (
         f"INSERT INTO {_quote(table.name)} ({', '.join(_quote(c) for c in table.columns)}) VALUES "
     )
-    select = f"SELECT {', '.join(_sqlite_quote(c) for c in table.columns)} FROM "
-    rows = source.execute(select + _sqlite_quote(table.name) + " ORDER BY rowid")
+    select = f"SELECT {', '.join(sqlite_quote(c) for c in table.columns)} FROM "
+    rows = source.execute(select + sqlite_quote(table.name) + " ORDER BY rowid")
     batches: queue.Queue[tuple[str, int] | None] = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
 
@@ -323,17 +333,34 @@ def load_samples(
 ) -> list[LoadedSample]:
     """Load the samples into the server at `url` as databases `<prefix><name>`, side by side.
 
-    `url` names a server (`mysql://root@127.0.0.1:3306/`); its user needs to create databases.
+    `url` names a server (`mysql://root@127.0.0.1:3306/`, `postgresql://postgres@host/postgres`);
+    its user needs to create databases.
     Nothing is loaded unless every sample can be: raises `DatabaseUnavailable` when the server
     cannot be reached, `InvalidParams` when a database of that name holds other tables,
     `QueryFailed` when the server refuses a statement.
     """
-    params = parse_mysql_url(url)
-    with closing(connect(params, database="")) as server, server.cursor() as cursor:
-        plans = [
-            _plan(cursor, params, sample, f"{prefix}{sample}", data_dir, replace)
-            for sample in names
-        ]
+    load_one: Callable[[SamplePlan, tqdm], LoadedSample]
+    if scheme_of(url) == "postgresql":
+        from . import load_postgres
+
+        pg = parse_postgres_url(url)
+        plans = load_postgres.plans(pg, names, prefix, data_dir, replace)
+        load_one = functools.partial(load_postgres.load_one, pg)
+    else:
+        params = parse_mysql_url(url)
+        with closing(connect(params, database="")) as server, server.cursor() as cursor:
+            plans = [
+                plan_sample(
+                    _existing(cursor, f"{prefix}{sample}"),
+                    params.address,
+                    sample,
+                    f"{prefix}{sample}",
+                    data_dir,
+                    replace,
+                )
+                for sample in names
+            ]
+        load_one = functools.partial(_load_one, params)
     todo = [plan for plan in plans if not plan.skip]
     done: dict[str, LoadedSample] = {
         plan.sample: LoadedSample(
@@ -356,7 +383,7 @@ def load_samples(
             mininterval=0.1,
         )
         with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="load") as pool:
-            futures = [pool.submit(_load_one, params, plan, bar) for plan in todo]
+            futures = [pool.submit(load_one, plan, bar) for plan in todo]
             try:
                 for future in futures:
                     loaded = future.result()
@@ -369,14 +396,20 @@ def load_samples(
 
 def config_snippet(url: str, loaded: Sequence[LoadedSample]) -> str:
     """Lines for a databases file (`NLSQL_DATABASES`) that serve the loaded samples."""
-    params = parse_mysql_url(url)
+    params: MysqlParams | PostgresParams
     lines = ["# Serve them: add to your databases file (NLSQL_DATABASES), ideally with a user"]
-    lines.append("# that may only SELECT, e.g. GRANT SELECT ON retail.* TO 'reader'@'%'.")
+    if scheme_of(url) == "postgresql":
+        params, scheme = parse_postgres_url(url), "postgres"
+        lines.append("# that may only read, e.g. GRANT pg_read_all_data TO reader.")
+    else:
+        params = parse_mysql_url(url)
+        scheme = params.scheme
+        lines.append("# that may only SELECT, e.g. GRANT SELECT ON retail.* TO 'reader'@'%'.")
     for item in loaded:
         public = dataclasses.replace(params, database=item.database).public_url()
         lines += [
             "",
-            f"[databases.{item.database}_{params.scheme}]",
+            f"[databases.{item.database}_{scheme}]",
             f'url = "{public}"',
             f'sample = "{item.sample}"',
         ]

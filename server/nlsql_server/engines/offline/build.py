@@ -23,6 +23,7 @@ from .sqlnames import column, identifier
 _FORMATS = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d"}
 _QUARTER = {
     "mysql": "CONCAT(YEAR(__date), '-Q', QUARTER(__date))",
+    "postgres": "TO_CHAR(CAST(__date AS DATE), 'YYYY\"-Q\"Q')",
     # '%m' is text, but SQLite's arithmetic reads it as an integer: (11 + 2) / 3 = 4.
     "sqlite": "STRFTIME('%Y', __date) || '-Q' || ((STRFTIME('%m', __date) + 2) / 3)",
 }

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests run for real (Redis, MariaDB, Chromium), when missing.
+# Install the Debian packages the tests run for real (Redis, MariaDB, PostgreSQL, Chromium), when
+# missing.
 # Idempotent and quiet when everything is there already.
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v mariadbd >/dev/null || need+=(mariadb-server)
+# PostgreSQL's server binaries live in /usr/lib/postgresql/VERSION/bin, off the PATH.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null ||
+  need+=(postgresql)
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 # The font static charts are laid out with (nlsql_jupyter/static_chart.py), so the browser

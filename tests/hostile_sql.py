@@ -1,7 +1,9 @@
 """Statements the safety module must refuse, and read queries it must let through.
 
 The hostile corpus is written against the small `customers` / `orders` schema that
-tests/test_safety.py creates in SQLite and in MariaDB; each entry is refused on both.
+tests/test_safety.py creates in SQLite, MariaDB and PostgreSQL; each entry is refused on all
+three. `HOSTILE_POSTGRES` adds what only PostgreSQL can do (files and programs through COPY and
+admin functions, other servers, sequences, advisory locks, signals to other sessions).
 """
 
 from __future__ import annotations
@@ -173,6 +175,116 @@ HOSTILE: tuple[str, ...] = (
     "VALUES (1), (2)",
 )
 
+HOSTILE_POSTGRES: tuple[str, ...] = (
+    "COPY customers TO PROGRAM 'touch /tmp/nlsql-x'",
+    "COPY (SELECT * FROM customers) TO PROGRAM 'cat > /tmp/nlsql-x'",
+    "COPY customers TO '/tmp/nlsql-stolen.csv'",
+    "COPY (SELECT 1) TO '/tmp/nlsql-stolen.csv' WITH (FORMAT csv)",
+    "COPY customers FROM '/etc/passwd'",
+    "SELECT pg_read_file('/etc/passwd')",
+    "SELECT pg_read_binary_file('/etc/passwd')",
+    "SELECT * FROM pg_ls_dir('/')",
+    "SELECT pg_ls_dir('.')",
+    "SELECT pg_stat_file('/etc/passwd')",
+    "SELECT lo_import('/etc/passwd')",
+    "SELECT lo_export(16384, '/tmp/nlsql-x')",
+    "SELECT lo_from_bytea(0, 'x')",
+    "SELECT * FROM dblink('dbname=postgres', 'DELETE FROM orders') AS t(x text)",
+    "SELECT dblink_exec('dbname=postgres', 'DROP TABLE orders')",
+    "SELECT pg_sleep(10)",
+    "SELECT pg_catalog.pg_sleep(10)",
+    "SELECT pg_sleep_for('10 seconds')",
+    "SELECT name FROM customers WHERE pg_sleep(1) IS NULL",
+    "SELECT set_config('default_transaction_read_only', 'off', false)",
+    "SELECT set_config('statement_timeout', '0', false)",
+    "SET statement_timeout = 0",
+    "SET default_transaction_read_only = off",
+    "SET SESSION AUTHORIZATION nlsql_admin",
+    "SET ROLE nlsql_admin",
+    "RESET ALL",
+    "CREATE EXTENSION dblink",
+    "CREATE EXTENSION IF NOT EXISTS adminpack",
+    "DO $$BEGIN DELETE FROM orders; END$$",
+    "DO 'BEGIN DELETE FROM orders; END'",
+    "SELECT * FROM orders FOR NO KEY UPDATE",
+    "SELECT * FROM orders FOR KEY SHARE",
+    "SELECT * FROM orders FOR UPDATE SKIP LOCKED",
+    "SELECT nextval('orders_seq')",
+    "SELECT setval('orders_seq', 1)",
+    "SELECT pg_advisory_lock(1)",
+    "SELECT pg_try_advisory_lock(1)",
+    "SELECT pg_advisory_xact_lock(1)",
+    "SELECT pg_terminate_backend(pg_backend_pid())",
+    "SELECT pg_cancel_backend(1)",
+    "SELECT pg_reload_conf()",
+    "CALL do_evil()",
+    "WITH d AS (DELETE FROM orders RETURNING *) SELECT COUNT(*) FROM d",
+    "WITH u AS (UPDATE orders SET total = 0 RETURNING *) SELECT * FROM u",
+    "WITH i AS (INSERT INTO customers VALUES (9, 'x', 'y') RETURNING *) SELECT * FROM i",
+    "SELECT * INTO TEMP stolen FROM customers",
+    "SELECT * INTO UNLOGGED stolen FROM customers",
+    "SELECT query_to_xml('DELETE FROM orders', true, true, '')",
+    "SELECT pg_notify('x', 'y')",
+    "SELECT txid_current()",
+    "SELECT * FROM pg_authid",
+    "SELECT rolname, rolpassword FROM pg_catalog.pg_authid",
+    "SELECT * FROM pg_shadow",
+    "LISTEN x",
+    "NOTIFY x",
+    "VACUUM FULL orders",
+    "CLUSTER orders",
+    "REFRESH MATERIALIZED VIEW v",
+    "DISCARD ALL",
+    "CHECKPOINT",
+    "LOAD 'evil.so'",
+    "SECURITY LABEL ON TABLE orders IS 'x'",
+    "COMMENT ON TABLE orders IS 'x'",
+    "ALTER SYSTEM SET fsync = off",
+    "CREATE RULE r AS ON SELECT TO orders DO INSTEAD NOTHING",
+    "IMPORT FOREIGN SCHEMA public FROM SERVER s INTO public",
+    "PREPARE p AS DELETE FROM orders",
+    "EXPLAIN ANALYZE WITH d AS (DELETE FROM orders RETURNING 1) SELECT 1",
+    "DECLARE c CURSOR FOR SELECT 1",
+    "FETCH ALL FROM c",
+)
+
+#: Statements of `HOSTILE_POSTGRES` that the read-only transaction itself must stop (or, for
+#: `pg_sleep`, the time limit), run past the safety check as a superuser.
+STOPPED_BY_POSTGRES: tuple[str, ...] = (
+    "INSERT INTO customers (customer_id, name, country) VALUES (999, 'Mallory', 'XX')",
+    "UPDATE orders SET total = 0 WHERE 1 = 1",
+    "DELETE FROM orders",
+    "TRUNCATE orders",
+    "DROP TABLE orders",
+    "CREATE TABLE stolen AS SELECT * FROM customers",
+    "ALTER TABLE orders ADD COLUMN x INT",
+    "COPY customers FROM '/etc/hostname'",
+    "SELECT pg_sleep(10)",
+    "CREATE EXTENSION IF NOT EXISTS plpgsql_check_nonexistent",
+    "DO $$BEGIN DELETE FROM orders; END$$",
+    "SELECT * FROM orders FOR NO KEY UPDATE",
+    "SELECT * FROM orders FOR UPDATE SKIP LOCKED",
+    "SELECT nextval('orders_seq')",
+    "SELECT setval('orders_seq', 1)",
+    "CALL do_evil()",
+    "WITH d AS (DELETE FROM orders RETURNING *) SELECT COUNT(*) FROM d",
+    "WITH u AS (UPDATE orders SET total = 0 RETURNING *) SELECT * FROM u",
+    "SELECT * INTO TEMP stolen FROM customers",
+    "SELECT * INTO stolen FROM customers",
+    "SELECT query_to_xml('DELETE FROM orders', true, true, '')",
+    "COMMENT ON TABLE orders IS 'x'",
+    "CREATE INDEX idx ON orders (total)",
+    "GRANT ALL ON orders TO PUBLIC",
+)
+
+#: Statements of `HOSTILE_POSTGRES` that PostgreSQL runs even in a read-only transaction: their
+#: effect (a large object, a transaction id) goes with the rollback that ends every statement.
+ROLLED_BACK_BY_POSTGRES: tuple[str, ...] = (
+    "SELECT lo_import('/etc/passwd')",
+    "SELECT lo_from_bytea(0, 'x')",
+    "SELECT txid_current()",
+)
+
 #: Read queries that must pass the safety check and run, on both engines.
 ALLOWED: tuple[str, ...] = (
     "SELECT COUNT(*) FROM orders",
@@ -193,6 +305,13 @@ ALLOWED_SQLITE: tuple[str, ...] = (
     "EXPLAIN SELECT 1",
     "SELECT name FROM sqlite_master WHERE type = 'table'",
     "SELECT * FROM pragma_table_info('orders')",
+)
+ALLOWED_POSTGRES: tuple[str, ...] = (
+    "EXPLAIN SELECT * FROM orders WHERE customer_id = 1",
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
+    "SELECT relname FROM pg_catalog.pg_class WHERE relname = 'orders'",
+    "SELECT current_setting('statement_timeout')",
+    "SELECT name::text || '!' AS loud FROM customers ORDER BY name LIMIT 2",
 )
 ALLOWED_MYSQL: tuple[str, ...] = (
     "EXPLAIN SELECT * FROM orders WHERE customer_id = 1",

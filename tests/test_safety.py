@@ -1,11 +1,13 @@
-"""Read-only safety in depth, on a real SQLite file and a real MariaDB server.
+"""Read-only safety in depth, on a real SQLite file and real MariaDB and PostgreSQL servers.
 
 The MariaDB time limit and schema cache are tested in tests/test_mysql.py.
 
 The hostile corpus (tests/hostile_sql.py) goes through the same door every caller uses,
 `agents.data.run`. On MariaDB it runs as the *admin* user, so that nothing but the safety module
 and the read-only transaction stand between it and the data: DDL would even commit implicitly.
-Each database's checksum must be the same afterwards.
+Each database's checksum must be the same afterwards. On PostgreSQL, the shared corpus and
+PostgreSQL's own run as a superuser; the statements the read-only transaction should stop by
+itself (`STOPPED_BY_POSTGRES`) also run past the safety check.
 """
 
 from __future__ import annotations
@@ -16,16 +18,26 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pymysql
 import pytest
-from hostile_sql import ALLOWED, ALLOWED_MYSQL, ALLOWED_SQLITE, HOSTILE
+from hostile_sql import (
+    ALLOWED,
+    ALLOWED_MYSQL,
+    ALLOWED_POSTGRES,
+    ALLOWED_SQLITE,
+    HOSTILE,
+    HOSTILE_POSTGRES,
+    ROLLED_BACK_BY_POSTGRES,
+    STOPPED_BY_POSTGRES,
+)
 from nlsql_server.agents import data
 from nlsql_server.databases import safety, urls
 from nlsql_server.databases.base import Database
 from nlsql_server.databases.sqlite import SqliteDatabase
 from nlsql_server.exceptions import QueryFailed, UnsafeSql
 from nlsql_server.settings import Settings
-from services import ADMIN, MariaDB
+from services import ADMIN, MariaDB, PostgreSQL
 
 SCHEMA = (
     "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name VARCHAR(40), country CHAR(2))",
@@ -76,6 +88,24 @@ def test_the_corpus_is_large_and_varied() -> None:
         reasons.add(refused.value.data["reason"])
     assert {"write", "not_read_only", "multiple_statements", "comment", "file_access"} <= reasons
     assert {"function", "lock", "session", "system_schema"} <= reasons
+
+
+def test_postgres_corpus_is_refused_for_what_it_does() -> None:
+    reasons = {}
+    for sql in HOSTILE_POSTGRES:
+        with pytest.raises(UnsafeSql) as refused:
+            safety.check(sql, "postgres")
+        reasons[sql] = refused.value.data["reason"]
+    assert reasons["SELECT pg_catalog.pg_sleep(10)"] == "function"
+    assert reasons["SELECT nextval('orders_seq')"] == "function"
+    assert reasons["SELECT pg_try_advisory_lock(1)"] == "function"
+    assert reasons["SELECT * FROM orders FOR NO KEY UPDATE"] == "lock"
+    assert reasons["WITH d AS (DELETE FROM orders RETURNING *) SELECT COUNT(*) FROM d"] == "write"
+    assert reasons["SELECT * INTO TEMP stolen FROM customers"] == "write"
+    assert reasons["SELECT rolname, rolpassword FROM pg_catalog.pg_authid"] == "system_schema"
+    assert reasons["COPY customers TO PROGRAM 'touch /tmp/nlsql-x'"] == "not_read_only"
+    for sql in ALLOWED_POSTGRES:
+        assert safety.check(sql, "postgres") is not None, sql
 
 
 @pytest.mark.parametrize(
@@ -285,3 +315,97 @@ def test_mariadb_runs_reads_explain_and_introspection(maria: Database) -> None:
         assert data.run(maria, sql, 100).columns, sql
     tables = data.run(maria, "SHOW TABLES", 10).rows
     assert sorted(r[0] for r in tables) == ["customers", "orders"]
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+PG_SETUP = (
+    "CREATE SEQUENCE orders_seq",
+    "CREATE PROCEDURE do_evil() LANGUAGE sql AS $$ DELETE FROM orders $$",
+)
+
+
+@pytest.fixture(scope="module")
+def pg(postgres: PostgreSQL) -> Iterator[Database]:
+    with psycopg.connect(postgres.admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {HOSTILE_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {HOSTILE_DB}")
+    with psycopg.connect(postgres.url(HOSTILE_DB, admin=True), autocommit=True) as conn:
+        for sql in SCHEMA + ROWS + PG_SETUP:
+            conn.execute(sql)
+    # The superuser: only the safety check and the transaction protect the data.
+    database = urls.open_database(
+        "hostile",
+        postgres.url(HOSTILE_DB, admin=True),
+        settings=Settings(query_timeout=1.0, samples=False),
+    )
+    yield database
+    database.close()
+
+
+def _pg_checksum(postgres: PostgreSQL) -> tuple[Any, ...]:
+    with psycopg.connect(postgres.url(HOSTILE_DB, admin=True), autocommit=True) as conn:
+        rows = [
+            conn.execute(
+                f"SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM {t} t"
+            ).fetchone()
+            for t in ("customers", "orders")
+        ]
+        catalog = conn.execute(
+            "SELECT (SELECT string_agg(concat_ws(':', relname, relkind, relnatts), ',' "
+            "ORDER BY relname) FROM pg_class WHERE relnamespace = 'public'::regnamespace), "
+            "(SELECT last_value::text || is_called::text FROM orders_seq), "
+            "(SELECT COUNT(*) FROM pg_largeobject_metadata), "
+            "(SELECT COUNT(*) FROM pg_extension), (SELECT COUNT(*) FROM pg_roles), "
+            "(SELECT COUNT(*) FROM pg_database), "
+            "(SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'), "
+            "obj_description('orders'::regclass, 'pg_class')"
+        ).fetchone()
+    return tuple(rows), catalog
+
+
+def test_postgres_refuses_both_corpora_and_nothing_changes(
+    pg: Database, postgres: PostgreSQL
+) -> None:
+    before = _pg_checksum(postgres)
+    assert len(HOSTILE_POSTGRES) >= 60 and len(set(HOSTILE_POSTGRES)) == len(HOSTILE_POSTGRES)
+    assert _refused(pg, HOSTILE + HOSTILE_POSTGRES) == []
+    assert _pg_checksum(postgres) == before
+    assert _files_created() == []
+    print(f"\n{len(HOSTILE) + len(HOSTILE_POSTGRES)} hostile statements refused on PostgreSQL")
+
+
+def test_postgres_read_only_transaction_stops_them_past_the_safety_check(
+    pg: Database, postgres: PostgreSQL
+) -> None:
+    before = _pg_checksum(postgres)
+    ran = []
+    for sql in STOPPED_BY_POSTGRES + ROLLED_BACK_BY_POSTGRES:
+        try:
+            pg.execute(sql, 10)  # as the superuser, past `safety`
+        except QueryFailed:
+            continue
+        ran.append(sql)
+    assert ran == list(ROLLED_BACK_BY_POSTGRES)  # and they leave nothing behind:
+    assert _pg_checksum(postgres) == before
+    assert _files_created() == []
+    assert pg.execute("SELECT COUNT(*) FROM orders", 1).rows == [[4]]  # the pool is healthy
+    print(
+        f"\n{len(STOPPED_BY_POSTGRES)} statements stopped by the read-only transaction, "
+        f"{len(ROLLED_BACK_BY_POSTGRES)} undone by its rollback"
+    )
+
+
+def test_postgres_checksum_sees_a_real_write(pg: Database, postgres: PostgreSQL) -> None:
+    before = _pg_checksum(postgres)
+    with psycopg.connect(postgres.url(HOSTILE_DB, admin=True), autocommit=True) as conn:
+        conn.execute("SELECT nextval('orders_seq')")
+        changed = _pg_checksum(postgres)
+        conn.execute("SELECT setval('orders_seq', 1, false)")
+    assert changed != before
+    assert _pg_checksum(postgres) == before
+
+
+def test_postgres_runs_reads_explain_and_introspection(pg: Database) -> None:
+    for sql in [s for s in ALLOWED if "`" not in s] + list(ALLOWED_POSTGRES):
+        assert data.run(pg, sql, 100).columns, sql

@@ -170,7 +170,8 @@ class Registry:
         glossary: Path | None = None,
         base: Path | None = None,
     ) -> None:
-        """Register a `sqlite:///`, `mysql://` or `tidb://` URL under `name` (opened on first use).
+        """Register a `sqlite:///`, `mysql://`, `tidb://` or `postgresql://` URL under `name` (opened
+        on first use).
 
         Without a glossary, a SQLite file's `<stem>.glossary.toml` is used when it exists.
         """

@@ -6,8 +6,8 @@ schema introspection: SHOW, DESCRIBE) and nothing inside it writes, locks, chang
 touches files or stalls the server. Every refusal is an `UnsafeSql` whose `reason` names the rule.
 
 This is the first wall of three: SQLite files are also opened `mode=ro` with `query_only`, and
-MySQL/TiDB statements run inside a `READ ONLY` transaction as a user the operator should limit
-to SELECT.
+MySQL/TiDB and PostgreSQL statements run inside a `READ ONLY` transaction as a user the operator
+should limit to SELECT.
 """
 
 from __future__ import annotations
@@ -50,35 +50,60 @@ _WRITE_NODES = (
     exp.Uncache,
     exp.Refresh,
 )
-#: Functions that read or write files, load code, sleep, take locks or allocate without bound.
-_FORBIDDEN_FUNCTIONS = frozenset(
+#: Functions that read or write files, run other SQL, load code, sleep, take locks, change
+#: settings or sequences, signal other sessions or allocate without bound: listed per engine
+#: and refused on every engine (fail closed: extensions carry names from one to another).
+_FORBIDDEN_BY_ENGINE: dict[str, frozenset[str]] = {
+    "mysql": frozenset(
+        {
+            "sleep", "benchmark", "get_lock", "release_lock", "release_all_locks",
+            "is_free_lock", "is_used_lock", "load_file", "master_pos_wait", "source_pos_wait",
+            "master_gtid_wait", "wait_for_executed_gtid_set",
+            "wait_until_sql_thread_after_gtids", "sys_exec", "sys_eval",
+        }
+    ),
+    "sqlite": frozenset(
+        {
+            "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer", "randomblob",
+            "zeroblob",
+        }
+    ),
+    "postgres": frozenset(
+        {
+            # files and programs
+            "pg_read_file", "pg_read_binary_file", "pg_stat_file", "pg_ls_dir", "pg_ls_logdir",
+            "pg_ls_waldir", "pg_ls_tmpdir", "pg_ls_archive_statusdir", "pg_file_write",
+            "pg_file_rename", "pg_file_unlink", "lo_import", "lo_export", "lo_from_bytea",
+            "lo_create", "lo_creat", "lo_unlink", "lo_put", "lo_open", "lowrite",
+            # other SQL, other servers
+            "dblink", "dblink_exec", "dblink_connect", "dblink_connect_u", "dblink_send_query",
+            "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema",
+            "cursor_to_xml", "cursor_to_xmlschema",
+            # stalls, locks, settings, sequences, transactions
+            "pg_sleep", "pg_sleep_for", "pg_sleep_until", "set_config", "nextval", "setval",
+            "txid_current", "pg_current_xact_id", "pg_notify", "pg_logical_emit_message",
+            # the server and other sessions
+            "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
+            "pg_promote", "pg_switch_wal", "pg_create_restore_point", "pg_backup_start",
+            "pg_backup_stop", "pg_start_backup", "pg_stop_backup", "pg_wal_replay_pause",
+            "pg_wal_replay_resume", "pg_log_backend_memory_contexts",
+            "pg_import_system_collations",
+        }
+    ),
+}  # fmt: skip
+_FORBIDDEN_FUNCTIONS = frozenset[str]().union(*_FORBIDDEN_BY_ENGINE.values())
+#: Families of PostgreSQL functions: advisory locks, replication slots and origins, statistics
+#: resets.
+_FORBIDDEN_PREFIXES = (
+    "pg_advisory", "pg_try_advisory", "pg_create_", "pg_drop_", "pg_replication_", "pg_stat_reset",
+)  # fmt: skip
+#: PostgreSQL catalogs of passwords, user mappings, server files and large objects.
+_SYSTEM_TABLES = frozenset(
     {
-        # MySQL / MariaDB / TiDB
-        "sleep",
-        "benchmark",
-        "get_lock",
-        "release_lock",
-        "release_all_locks",
-        "is_free_lock",
-        "is_used_lock",
-        "load_file",
-        "master_pos_wait",
-        "source_pos_wait",
-        "master_gtid_wait",
-        "wait_for_executed_gtid_set",
-        "wait_until_sql_thread_after_gtids",
-        "sys_exec",
-        "sys_eval",
-        # SQLite
-        "load_extension",
-        "readfile",
-        "writefile",
-        "edit",
-        "fts3_tokenizer",
-        "randomblob",
-        "zeroblob",
+        "pg_authid", "pg_shadow", "pg_user_mapping", "pg_user_mappings", "pg_hba_file_rules",
+        "pg_ident_file_mappings", "pg_file_settings", "pg_largeobject", "pg_largeobject_metadata",
     }
-)
+)  # fmt: skip
 #: Schemas that hold accounts, server internals or instrumentation, never user data.
 _SYSTEM_SCHEMAS = frozenset({"mysql", "performance_schema", "sys"})
 #: Words that only ever mean "write a file", wherever they stand.
@@ -173,9 +198,15 @@ def _check_tree(tree: exp.Expr) -> None:
             raise _refuse("Assigning variables (:=) is not allowed.", "session")
         if isinstance(node, exp.Func):
             name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
-            if name in _FORBIDDEN_FUNCTIONS:
+            if name in _FORBIDDEN_FUNCTIONS or name.startswith(_FORBIDDEN_PREFIXES):
                 raise _refuse(
                     f"The function {name.upper()} is not allowed.", "function", function=name
                 )
         if isinstance(node, exp.Table) and node.db.lower() in _SYSTEM_SCHEMAS:
             raise _refuse(f"The system schema {node.db} is not readable here.", "system_schema")
+        if (
+            isinstance(node, exp.Table)
+            and node.name.lower() in _SYSTEM_TABLES
+            and node.db.lower() in ("", "pg_catalog")
+        ):
+            raise _refuse(f"The system table {node.name} is not readable here.", "system_schema")

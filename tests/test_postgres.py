@@ -93,6 +93,29 @@ def test_samples_load_reports_and_skips_when_up_to_date(pg_loaded: Loaded) -> No
     assert "admin-secret" not in again.stdout  # the snippet never repeats a password
 
 
+def test_samples_load_refuses_a_database_holding_other_tables(pg_loaded: Loaded) -> None:
+    with _admin(pg_loaded.server) as admin:
+        admin.execute("DROP DATABASE IF EXISTS mine_finance")
+        admin.execute("CREATE DATABASE mine_finance")
+    with _admin(pg_loaded.server, "mine_finance") as admin:
+        admin.execute("CREATE TABLE precious (id INT PRIMARY KEY)")
+    url = pg_loaded.server.admin_url
+    refused = _nlsql("samples", "load", "--url", url, "--prefix", "mine_", "--sample", "finance")
+    assert refused.returncode == 1
+    assert "precious" in refused.stderr and "--replace" in refused.stderr
+    replaced = _nlsql(
+        "samples", "load", "--url", url, "--prefix", "mine_", "--sample", "finance", "--replace"
+    )
+    assert replaced.returncode == 0, replaced.stderr
+    assert "finance -> mine_finance: 6 tables" in replaced.stdout
+    database = urls.open_database("mine", pg_loaded.server.url("mine_finance"))
+    try:
+        assert "precious" not in database.schema().table_names
+        assert database.execute("SELECT COUNT(*) FROM vendors", 1).rows[0][0] > 0
+    finally:
+        database.close()
+
+
 @pytest.mark.parametrize("sample", SAMPLES)
 def test_schema_matches_sqlite(services: Services, sample: str) -> None:
     lite, pg = services.registry.get(sample).schema(), _pg(services, sample).schema()
@@ -278,6 +301,38 @@ def test_wrong_password_and_unknown_database_are_explained(pg_loaded: Loaded) ->
         missing.execute("SELECT 1", 1)
 
 
+def test_a_server_that_drops_the_query_is_reported_as_lost(pg_loaded: Loaded) -> None:
+    import threading
+
+    params = urls.parse_postgres_url(pg_loaded.server.url("retail"))
+    database = PostgresDatabase("dropped", params, timeout=300, pool_size=1)
+    caught: list[BaseException] = []
+
+    def slow() -> None:
+        try:
+            database.execute("SELECT COUNT(*) FROM order_items a, order_items b", 1)
+        except BaseException as exc:
+            caught.append(exc)
+
+    worker = threading.Thread(target=slow)
+    worker.start()
+    with _admin(pg_loaded.server) as admin:
+        deadline = time.monotonic() + 30
+        while worker.is_alive() and time.monotonic() < deadline:
+            killed = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query LIKE '%order_items a, order_items b%' AND usename = 'nlsql_reader'"
+            ).fetchall()
+            if killed:
+                break
+            time.sleep(0.05)
+    worker.join(30)
+    assert len(caught) == 1 and isinstance(caught[0], DatabaseUnavailable), caught
+    assert "Lost the connection" in caught[0].message and params.address in caught[0].message
+    assert database.execute("SELECT 1", 1).rows == [[1]]  # a new connection replaces it
+    database.close()
+
+
 def test_the_pool_shares_few_connections_and_replaces_dead_ones(
     pg_loaded: Loaded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -378,9 +433,10 @@ def test_a_client_that_goes_away_stops_its_postgres_query(
     admin = _admin(pg_loaded.server)
 
     def running() -> bool:
+        # A server-side cursor's query runs as `FETCH`: any the reader runs is ours.
         found = admin.execute(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE %s "
-            "AND query NOT LIKE '%%pg_stat_activity%%'",
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE state = 'active' "
+            "AND usename = 'nlsql_reader' AND (query LIKE %s OR query LIKE 'FETCH %%')",
             (f"%{marker}%",),
         ).fetchone()
         return bool(found and found[0])

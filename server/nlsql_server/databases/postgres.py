@@ -286,6 +286,27 @@ def _cancel(conn: psycopg.Connection[Any], name: str) -> None:
         log.warning("could not stop a cancelled query on %s: %s", name, exc)
 
 
+class _Checked:
+    """A cursor that makes no further round trip once its request is cancelled: a cancel request
+    that reaches the server between two statements (after DECLARE, before FETCH) is lost."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+        self.description = cursor.description
+
+    def _check(self) -> None:
+        if interrupt.cancelled():
+            raise QueryFailed("The request was cancelled; its query stopped.")
+
+    def fetchmany(self, size: int) -> list[Any]:
+        self._check()
+        return self._cursor.fetchmany(size)
+
+    def fetchone(self) -> Any:
+        self._check()
+        return self._cursor.fetchone()
+
+
 _LIST_RELATIONS = """
 SELECT c.relname, c.relkind, c.reltuples
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -383,7 +404,7 @@ class PostgresDatabase(Database):
                     if _CURSOR_VERBS.match(statement):
                         with conn.cursor(name="nlsql") as cursor:
                             cursor.execute(statement, args)
-                            result = fetch_bounded(cursor, limit, self.limits)
+                            result = fetch_bounded(_Checked(cursor), limit, self.limits)
                     else:
                         with conn.cursor() as plain:
                             plain.execute(statement, args)

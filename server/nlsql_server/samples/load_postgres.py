@@ -45,9 +45,17 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def postgres_ddl(conn: sqlite3.Connection, table: SqliteTable) -> str:
-    """``CREATE TABLE`` for PostgreSQL, transpiled from the SQLite table's own DDL."""
+def postgres_ddl(conn: sqlite3.Connection, table: SqliteTable) -> tuple[str, list[str]]:
+    """``CREATE TABLE`` for PostgreSQL, transpiled from the SQLite table's own DDL, and its
+    foreign keys as ``ALTER TABLE`` statements: checked once after the rows are in, not row by
+    row while they go in."""
     tree = sqlglot.parse_one(table.create_sql, read="sqlite")
+    foreign_keys = []
+    for key in list(tree.find_all(exp.ForeignKey)):
+        foreign_keys.append(
+            f"ALTER TABLE {_quote(table.name)} ADD {key.sql(dialect='postgres', identify=True)}"
+        )
+        key.pop()
     for column in tree.find_all(exp.ColumnDef):
         kind = column.args.get("kind")
         if kind is None or kind.this == exp.DataType.Type.UNKNOWN:
@@ -59,7 +67,7 @@ def postgres_ddl(conn: sqlite3.Connection, table: SqliteTable) -> str:
             low, high = conn.execute(f"SELECT MIN({col}), MAX({col}) FROM {tbl}").fetchone()
             if (low is not None and low < INT32[0]) or (high is not None and high > INT32[1]):
                 column.set("kind", exp.DataType.build("BIGINT"))
-    return tree.sql(dialect="postgres", identify=True)
+    return tree.sql(dialect="postgres", identify=True), foreign_keys
 
 
 def postgres_indexes(conn: sqlite3.Connection, table: str) -> list[str]:
@@ -122,14 +130,19 @@ def load_one(params: PostgresParams, plan: SamplePlan, bar: tqdm) -> LoadedSampl
             closing(connect(params, database=plan.database)) as conn,
             closing(sqlite3.connect(f"{plan.path.resolve().as_uri()}?mode=ro", uri=True)) as source,
         ):
+            foreign_keys: list[str] = []
             for table in plan.tables:
-                conn.execute(postgres_ddl(source, table))
+                create, keys = postgres_ddl(source, table)
+                foreign_keys += keys
+                conn.execute(create)
                 conn.execute(
                     f"COMMENT ON TABLE {_quote(table.name)} IS {_literal(plan.comment + LOADING)}"
                 )
                 _copy_rows(source, conn, table, bar)
                 for statement in postgres_indexes(source, table.name):
                     conn.execute(statement)
+            for statement in foreign_keys:
+                conn.execute(statement)
             for table in plan.tables:  # complete: mark every table with the sample's version
                 conn.execute(f"COMMENT ON TABLE {_quote(table.name)} IS {_literal(plan.comment)}")
                 conn.execute(f"ANALYZE {_quote(table.name)}")

@@ -299,6 +299,24 @@ def test_wrong_password_and_unknown_database_are_explained(pg_loaded: Loaded) ->
     missing = urls.open_database("m", pg_loaded.server.url("no_such_db"))
     with pytest.raises(DatabaseUnavailable, match="no database 'no_such_db'"):
         missing.execute("SELECT 1", 1)
+    tls = urls.open_database("t", pg_loaded.server.url("retail") + "?sslmode=require")
+    with pytest.raises(DatabaseUnavailable, match="TLS handshake.*sslmode=disable"):
+        tls.execute("SELECT 1", 1)
+
+
+def test_big_tables_keep_the_planner_estimate(
+    pg_loaded: Loaded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres, "EXACT_COUNT_BELOW", 10_000)
+    database = urls.open_database("estimated", pg_loaded.server.url("retail"))
+    try:
+        schema = database.schema()
+        regions, items = schema.table("regions"), schema.table("order_items")
+        assert regions is not None and regions.row_count == 4  # counted
+        assert items is not None and items.row_count is not None
+        assert abs(items.row_count - 180_512) < 180_512 * 0.05  # `reltuples`, after ANALYZE
+    finally:
+        database.close()
 
 
 def test_a_server_that_drops_the_query_is_reported_as_lost(pg_loaded: Loaded) -> None:
@@ -385,6 +403,9 @@ def test_urls() -> None:
     full = urls.parse_postgres_url("postgresql://u@h/db?sslmode=verify-full&connect_timeout=3")
     assert full.sslmode == "verify-full" and full.connect_timeout == 3
     assert "sslmode=verify-full" in full.public_url()
+    schema = urls.parse_postgres_url("postgres://u@h/db?options=-c%20search_path%3Dsales")
+    assert schema.options == "-c search_path=sales"
+    assert urls.parse_postgres_url(schema.public_url()).options == schema.options
     assert urls.name_from_url("postgresql://u@h:5433/shop") == "shop"
     assert urls.redact("postgres://me:secret@h/db") == "postgres://me:***@h/db"
     urls.check_url("postgresql+psycopg://u@h/db?options=-csearch_path%3Dsales")

@@ -29,6 +29,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import psycopg
 import psycopg.errors
@@ -84,14 +85,13 @@ class PostgresParams:
 
     def public_url(self) -> str:
         """The URL without its password, safe to print and to send to clients."""
-        query = []
-        if self.sslmode != "prefer":
-            query.append(f"sslmode={self.sslmode}")
-        if self.sslrootcert:
-            query.append(f"sslrootcert={self.sslrootcert}")
-        if self.options:
-            query.append(f"options={self.options}")
-        tail = "?" + "&".join(query) if query else ""
+        query = {
+            "sslmode": self.sslmode if self.sslmode != "prefer" else None,
+            "sslrootcert": self.sslrootcert,
+            "options": self.options,
+        }
+        given = {key: value for key, value in query.items() if value}
+        tail = "?" + urlencode(given, safe="/") if given else ""
         return f"postgresql://{self.user}@{self.address}/{self.database}{tail}"
 
     def connect_kwargs(self, database: str | None = None) -> dict[str, Any]:

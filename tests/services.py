@@ -251,13 +251,12 @@ class PostgreSQL:
 
     def stop(self, timeout: float = 20) -> None:
         """A fast shutdown (SIGINT: roll back sessions, then exit), killing only as a fallback."""
-        if self.process.poll() is not None:
-            return
         for signal_it in (lambda: self.process.send_signal(signal.SIGINT), self.process.kill):
+            if self.process.poll() is not None:
+                break
             signal_it()
             try:
                 self.process.wait(timeout=timeout)
-                return
             except subprocess.TimeoutExpired:
                 continue
         shutil.rmtree(self.datadir.parent, ignore_errors=True)

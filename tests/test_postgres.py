@@ -338,8 +338,8 @@ def test_a_server_that_drops_the_query_is_reported_as_lost(pg_loaded: Loaded) ->
         deadline = time.monotonic() + 30
         while worker.is_alive() and time.monotonic() < deadline:
             killed = admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE query LIKE '%order_items a, order_items b%' AND usename = 'nlsql_reader'"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'active' "
+                "AND usename = 'nlsql_reader' AND query LIKE 'FETCH %'"
             ).fetchall()
             if killed:
                 break

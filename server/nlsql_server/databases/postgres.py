@@ -60,8 +60,10 @@ SCHEMA_CHECK_SECONDS = 5.0
 PING_AFTER_SECONDS = 1.0
 
 #: Statements a server-side cursor can hold; others (EXPLAIN, SHOW) run on a plain cursor.
-_CURSOR_VERBS = re.compile(r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*\(*\s*(SELECT|WITH|VALUES|TABLE)\b",
-                           re.IGNORECASE | re.DOTALL)  # fmt: skip
+_CURSOR_VERBS = re.compile(
+    r"^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*\(*\s*(SELECT|WITH|VALUES|TABLE)\b",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 @dataclass(frozen=True)

@@ -475,3 +475,19 @@ def test_a_client_that_goes_away_stops_its_postgres_query(
             ws.send(json.dumps(request))
             wait_until(running, "the slow query never reached PostgreSQL")
         wait_until(lambda: not running(), "the cancel request never reached PostgreSQL")
+
+
+def test_a_large_result_as_arrow_holds_what_json_holds(services: Services) -> None:
+    from nlsql_server import tools
+
+    sql = (
+        "SELECT order_id, CAST(order_date AS DATE) AS day, "
+        "CAST(order_id / 7.0 AS NUMERIC(12, 2)) AS amount FROM orders ORDER BY order_id LIMIT 6000"
+    )
+    as_arrow = asyncio.run(tools.run_sql(services, "retail_postgres", sql, arrow=True))
+    as_rows = asyncio.run(tools.run_sql(services, "retail_postgres", sql))
+    table = as_arrow["arrow"].table  # read from the server-side cursor, in batches
+    assert [str(t) for t in table.schema.types] == ["int64", "string", "double"]
+    rows = [list(row.values()) for row in table.to_pylist()]
+    assert rows == as_rows["rows"] and len(rows) == 6000 and as_arrow["rows"] == []
+    assert as_arrow["column_types"] == as_rows["column_types"] == ["integer", "date", "number"]

@@ -388,10 +388,17 @@ class PostgresDatabase(Database):
 
     # -- running statements -------------------------------------------------------------------
 
-    def execute(self, sql: str, limit: int) -> QueryResult:
-        return self._run(sql, limit)
+    def execute(self, sql: str, limit: int, arrow_after: int | None = None) -> QueryResult:
+        return self._run(sql, limit, arrow_after=arrow_after)
 
-    def _run(self, sql: str, limit: int, args: Sequence[Any] | None = None) -> QueryResult:
+    def _run(
+        self,
+        sql: str,
+        limit: int,
+        args: Sequence[Any] | None = None,
+        *,
+        arrow_after: int | None = None,
+    ) -> QueryResult:
         statement = sql.strip().rstrip(";")
         milliseconds = max(int(self.timeout * 1000), 1)
         for attempt in (1, 2):
@@ -406,11 +413,13 @@ class PostgresDatabase(Database):
                     if _CURSOR_VERBS.match(statement):
                         with conn.cursor(name="nlsql") as cursor:
                             cursor.execute(statement, args)
-                            result = fetch_bounded(_Checked(cursor), limit, self.limits)
+                            result = fetch_bounded(
+                                _Checked(cursor), limit, self.limits, arrow_after
+                            )
                     else:
                         with conn.cursor() as plain:
                             plain.execute(statement, args)
-                            result = fetch_bounded(plain, limit, self.limits)
+                            result = fetch_bounded(plain, limit, self.limits, arrow_after)
                 conn.rollback()
                 reusable = True
                 return result

@@ -7,15 +7,13 @@ The session's MariaDB (`mariadb` fixture, tests/services.py) gets both samples t
 
 from __future__ import annotations
 
-import asyncio
 import json
-import math
 import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,6 @@ from typing import Any
 import pymysql
 import pytest
 from conftest import ServerThread
-from nlsql_server import pipeline
 from nlsql_server.agents import data
 from nlsql_server.app import create_app
 from nlsql_server.databases import mysql, urls
@@ -31,7 +28,6 @@ from nlsql_server.databases.base import DatabaseSchema
 from nlsql_server.databases.mysql import MysqlDatabase
 from nlsql_server.databases.registry import Registry
 from nlsql_server.exceptions import (
-    CannotAnswer,
     DatabaseUnavailable,
     InvalidParams,
     QueryFailed,
@@ -39,46 +35,14 @@ from nlsql_server.exceptions import (
 )
 from nlsql_server.services import Services
 from nlsql_server.settings import Settings
+from parity import ask as _ask
+from parity import assert_parity, assert_same_rows
 from services import MariaDB, free_port
 from websockets.sync.client import connect
 
 SEED_QUESTIONS = (
     "Show me the top 5 customers by total purchase amount",
     "What is the average order value per month for 2024?",
-)
-#: Questions the offline engine answers on both samples (used unless test_offline_engine.py
-#: offers its own list).
-QUESTIONS: tuple[tuple[str, str], ...] = (
-    ("retail", "How many orders are there?"),
-    ("retail", "Revenue by region"),
-    ("retail", "Revenue by category in 2024"),
-    ("retail", "Total revenue per year"),
-    ("retail", "Number of customers by segment"),
-    ("retail", "How many customers are in each country?"),
-    ("retail", "Top 10 products by units sold"),
-    ("retail", "Orders by status"),
-    ("retail", "Orders by channel in 2025"),
-    ("retail", "Average order value by channel"),
-    ("retail", "Gross profit by category"),
-    ("retail", "New customers per month in 2023"),
-    ("retail", "How many cancelled orders were there in 2024?"),
-    ("retail", "Top 3 employees by revenue"),
-    ("retail", "Revenue per quarter in 2024"),
-    ("retail", "Which cities have the most customers?"),
-    ("retail", "Average unit price by category"),
-    ("retail", "Total payments by method"),
-    ("retail", "Revenue in Europe by country"),
-    ("retail", "How many products are in each category?"),
-    ("retail", "List the products in Electronics"),
-    ("finance", "Total spend by vendor"),
-    ("finance", "How many invoices are overdue?"),
-    ("finance", "Invoices by status"),
-    ("finance", "Budget by department for 2024"),
-    ("finance", "Total transaction amount per month in 2024"),
-    ("finance", "Top 5 vendors by invoice amount"),
-    ("finance", "Expenses by department"),
-    ("finance", "Number of accounts by account type"),
-    ("finance", "Average invoice amount by vendor country"),
 )
 SAMPLES = ("retail", "finance")
 
@@ -130,28 +94,6 @@ def _mysql(services: Services, sample: str) -> MysqlDatabase:
     database = services.registry.get(f"{sample}_mysql")
     assert isinstance(database, MysqlDatabase)
     return database
-
-
-def _same_value(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return (
-            isinstance(a, int | float)
-            and isinstance(b, int | float)
-            and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
-        )
-    return bool(a == b)
-
-
-def assert_same_rows(left: Sequence[Sequence[Any]], right: Sequence[Sequence[Any]]) -> None:
-    """Equal rows in the same order, floats within a hair (summation order differs)."""
-    assert len(left) == len(right)
-    for a, b in zip(left, right):
-        assert len(a) == len(b)
-        assert all(_same_value(x, y) for x, y in zip(a, b)), (a, b)
-
-
-def _ask(services: Services, question: str, database: str) -> dict[str, Any]:
-    return asyncio.run(pipeline.ask(services, question, database=database))
 
 
 # -- loading and schema -------------------------------------------------------------------------
@@ -242,46 +184,9 @@ def test_seed_questions_give_the_same_rows(services: Services, question: str) ->
     assert "DATE_FORMAT" in my["sql"] or "LIMIT" in my["sql"]  # rendered for MySQL
 
 
-def _offline_questions() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """Questions to answer alike on both backends, and questions both must decline.
-
-    The offline engine's own test cases (tests/test_offline_engine.py) plus ours, without repeats.
-    """
-    answerable: list[tuple[str, str]] = list(QUESTIONS)
-    declined: list[tuple[str, str]] = []
-    try:
-        import test_offline_engine as offline
-    except ImportError:
-        return answerable, declined
-    cases = [(case[0], case[1]) for case in getattr(offline, "CASES", ())]
-    seen = {(db, q.lower()) for db, q in cases}
-    answerable = cases + [(db, q) for db, q in answerable if (db, q.lower()) not in seen]
-    declined = [(case[0], case[1]) for case in getattr(offline, "CANNOT", ())]
-    return answerable, declined
-
-
 def test_offline_questions_give_the_same_rows(services: Services) -> None:
-    answerable, declined = _offline_questions()
-    assert len(answerable) >= 20
-    differ: list[str] = []
-    for sample, question in answerable:
-        lite = _ask(services, question, sample)
-        my = _ask(services, question, f"{sample}_mysql")
-        left, right = lite["rows"], my["rows"]
-        if "ORDER BY" not in lite["sql"].upper():  # no order asked: compare as sets
-            left, right = sorted(left, key=repr), sorted(right, key=repr)
-        try:
-            assert my["columns"] == lite["columns"]
-            assert_same_rows(right, left)
-        except AssertionError:
-            differ.append(f"{sample}: {question}\n  {lite['sql']}\n  {my['sql']}")
-    assert not differ, f"{len(differ)} of {len(answerable)} differ:\n" + "\n".join(differ)
-    print(f"\n{len(answerable)} questions gave equal rows on SQLite and MariaDB")
-    for sample, question in declined:
-        with pytest.raises(CannotAnswer):
-            _ask(services, question, sample)
-        with pytest.raises(CannotAnswer):
-            _ask(services, question, f"{sample}_mysql")
+    checked = assert_parity(services, "_mysql")
+    print(f"\n{checked} questions gave equal rows on SQLite and MariaDB")
 
 
 # -- values --------------------------------------------------------------------------------------

@@ -1,5 +1,8 @@
-"""Read-only safety in depth, on a real SQLite file and real MariaDB and PostgreSQL servers.
+"""Read-only safety in depth, on a real SQLite file, a real DuckDB file and real MariaDB and
+PostgreSQL servers.
 
+DuckDB gets its own corpus too (`HOSTILE_DUCKDB`: file, network and settings functions), refused
+by the check and, run past it, by the engine's locked-down read-only connection.
 The MariaDB time limit and schema cache are tested in tests/test_mysql.py.
 
 The hostile corpus (tests/hostile_sql.py) goes through the same door every caller uses,
@@ -23,10 +26,12 @@ import pymysql
 import pytest
 from hostile_sql import (
     ALLOWED,
+    ALLOWED_DUCKDB,
     ALLOWED_MYSQL,
     ALLOWED_POSTGRES,
     ALLOWED_SQLITE,
     HOSTILE,
+    HOSTILE_DUCKDB,
     HOSTILE_POSTGRES,
     ROLLED_BACK_BY_POSTGRES,
     STOPPED_BY_POSTGRES,
@@ -34,6 +39,7 @@ from hostile_sql import (
 from nlsql_server.agents import data
 from nlsql_server.databases import safety, urls
 from nlsql_server.databases.base import Database
+from nlsql_server.databases.duck import DuckdbDatabase, materialize
 from nlsql_server.databases.sqlite import SqliteDatabase
 from nlsql_server.exceptions import QueryFailed, UnsafeSql
 from nlsql_server.settings import Settings
@@ -230,6 +236,87 @@ def test_sqlite_schema_cache_sees_changes_in_wal_mode(tmp_path: Path) -> None:
     writer.commit()  # lands in the -wal file; the main file is untouched until a checkpoint
     assert db.schema().table_names == ["a", "b"]
     writer.close()
+
+
+# -- DuckDB ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def duck_db(tmp_path: Path) -> Iterator[DuckdbDatabase]:
+    """The same shop as a DuckDB file, plus a folder of files (a CSV) served as tables."""
+    import duckdb
+
+    path = tmp_path / "shop.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        for sql in SCHEMA + ROWS:
+            conn.execute(sql)
+        conn.execute("COPY customers TO '" + str(tmp_path / "customers.csv") + "' (HEADER)")
+    database = DuckdbDatabase("shop", path, timeout=0.5)
+    yield database
+    database.close()
+
+
+def _folder_checksum(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_duckdb_corpus_is_refused_by_the_check() -> None:
+    escaped = []
+    for sql in HOSTILE + HOSTILE_DUCKDB:
+        try:
+            safety.check(sql, "duckdb")
+        except UnsafeSql:
+            continue
+        escaped.append(sql)
+    assert escaped == []
+    for sql in ALLOWED + ALLOWED_DUCKDB:
+        assert safety.check(sql.replace("`", '"'), "duckdb") is not None, sql
+
+
+def test_duckdb_refuses_the_whole_corpus_and_nothing_changes(duck_db: DuckdbDatabase) -> None:
+    folder = duck_db.path.parent
+    before = _folder_checksum(folder)
+    assert _refused(duck_db, HOSTILE + HOSTILE_DUCKDB) == []
+    assert _folder_checksum(folder) == before
+    assert _files_created() == []
+
+
+def test_duckdb_engine_holds_past_the_check(duck_db: DuckdbDatabase) -> None:
+    """Run straight at the engine, skipping the check: no file is read, written or attached,
+    no setting changes, nothing is written, and /etc/passwd never comes back."""
+    folder = duck_db.path.parent
+    before = _folder_checksum(folder)
+    for sql in HOSTILE_DUCKDB + HOSTILE:
+        try:
+            result = duck_db.execute(sql, 100)
+        except QueryFailed:
+            continue
+        assert "root:" not in repr(result.rows), sql
+    assert _folder_checksum(folder) == before
+    assert _files_created() == []
+    assert duck_db.execute("SELECT COUNT(*) FROM orders", 5).rows == [[4]]
+    assert data.run(duck_db, "SELECT current_database()", 1).rows == [["shop"]]
+
+
+def test_duckdb_files_as_tables_need_no_file_access(
+    tmp_path: Path, duck_db: DuckdbDatabase
+) -> None:
+    built = materialize({"customers": "customers.csv"}, tmp_path, tmp_path / "cache")
+    files = DuckdbDatabase("files", built, timeout=0.5)
+    try:
+        assert files.execute("SELECT COUNT(*) FROM customers", 5).rows == [[3]]
+        with pytest.raises(QueryFailed, match="outside the database"):
+            files.execute(f"SELECT * FROM read_csv('{tmp_path / 'customers.csv'}')", 5)
+    finally:
+        files.close()
+
+
+def test_duckdb_runs_reads_and_stops_a_runaway_query(duck_db: DuckdbDatabase) -> None:
+    for sql in ALLOWED + ALLOWED_DUCKDB:
+        assert data.run(duck_db, sql.replace("`", '"'), 100).columns, sql
+    with pytest.raises(QueryFailed, match="longer than 0.5 s"):
+        data.run(duck_db, "SELECT COUNT(*) FROM range(1000000000000) a", 10)
+    assert data.run(duck_db, "SELECT 1", 1).rows == [[1]]
 
 
 # -- MariaDB -----------------------------------------------------------------------------------

@@ -240,17 +240,31 @@ def _cmd_sql(args: argparse.Namespace) -> int:
 
 
 def _cmd_samples(args: argparse.Namespace) -> int:
+    from .databases.urls import scheme_of
     from .samples import SAMPLE_NAMES
-    from .samples.load import config_snippet, load_samples
 
+    options = {
+        "data_dir": Settings().data_dir,
+        "prefix": args.prefix,
+        "names": args.sample or SAMPLE_NAMES,
+        "replace": args.replace,
+    }
     try:
-        loaded = load_samples(
-            args.url,
-            data_dir=Settings().data_dir,
-            prefix=args.prefix,
-            names=args.sample or SAMPLE_NAMES,
-            replace=args.replace,
-        )
+        if scheme_of(args.url) == "duckdb":
+            from .samples.load_duckdb import (
+                config_snippet_duckdb,
+                duckdb_folder,
+                load_samples_duckdb,
+            )
+
+            folder = duckdb_folder(args.url)
+            loaded = load_samples_duckdb(folder, **options)
+            snippet = config_snippet_duckdb(folder, loaded)
+        else:
+            from .samples.load import config_snippet, load_samples
+
+            loaded = load_samples(args.url, **options)
+            snippet = config_snippet(args.url, loaded)
     except NlsqlError as exc:
         print(f"nlsql samples load: {exc.message}", file=sys.stderr)
         return 1
@@ -258,7 +272,7 @@ def _cmd_samples(args: argparse.Namespace) -> int:
         done = "up to date" if item.skipped else f"loaded in {item.seconds:.1f} s"
         print(f"{item.sample} -> {item.database}: {item.tables} tables, {item.rows:,} rows, {done}")
     print()
-    print(config_snippet(args.url, loaded))
+    print(snippet)
     return 0
 
 

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     #: heap limit, process-wide; 0: none). A query past it fails at once, so one step such as
     #: `printf('%.*c', 900000000, 'x')` cannot build a 900 MB string.
     sqlite_heap_bytes: int = 256 << 20
+    #: Bytes of memory each DuckDB database may use (its `memory_limit`; 0: DuckDB's default,
+    #: 80 % of the machine). Past it a query fails rather than swapping.
+    duckdb_memory_bytes: int = 512 << 20
     #: Bytes of cell values one answer carries at most (about its JSON size); rows past it are
     #: left out and the answer says `truncated`, with a `note`.
     max_result_bytes: int = 64 << 20

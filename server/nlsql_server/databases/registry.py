@@ -35,7 +35,7 @@ from .sqlite import SqliteDatabase, check_sqlite_file
 from .urls import check_url, open_database, scheme_of, sqlite_path
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_ENTRY_KEYS = {"url", "description", "glossary", "sample"}
+_ENTRY_KEYS = {"url", "description", "glossary", "sample", "tables"}
 
 
 def read_config(path: Path) -> dict[str, dict[str, Any]]:
@@ -86,6 +86,12 @@ def read_config(path: Path) -> dict[str, dict[str, Any]]:
         if unknown:
             raise InvalidParams(
                 f"{where}: unknown key {unknown[0]!r} (keys: {', '.join(sorted(_ENTRY_KEYS))})."
+            )
+        tables = entry.get("tables", {})
+        if not isinstance(tables, Mapping) or not all(isinstance(v, str) for v in tables.values()):
+            raise InvalidParams(
+                f"{where}: tables maps names to files or globs, as in "
+                'tables = { orders = "orders/*.parquet" }.'
             )
         entries[str(name)] = dict(entry) | {"url": _expand_env(entry["url"], where)}
     return entries
@@ -145,14 +151,16 @@ class Registry:
                 samples.sample_description(sample) if sample else ""
             )
             glossary = entry.get("glossary")
+            tables = entry.get("tables")
             try:
-                check_url(entry["url"], path.parent)
+                check_url(entry["url"], path.parent, tables)
                 self.add_url(
                     name,
                     entry["url"],
                     description,
                     glossary=(path.parent / glossary) if glossary else None,
                     base=path.parent,
+                    tables=tables,
                 )
             except NlsqlError as exc:
                 raise InvalidParams(
@@ -169,9 +177,10 @@ class Registry:
         *,
         glossary: Path | None = None,
         base: Path | None = None,
+        tables: Mapping[str, str] | None = None,
     ) -> None:
-        """Register a `sqlite:///`, `mysql://`, `tidb://` or `postgresql://` URL under `name` (opened
-        on first use).
+        """Register a database URL (`urls.SCHEMES`) under `name`, opened on first use; `tables`
+        (name → file or glob) go with `duckdb://`.
 
         Without a glossary, a SQLite file's `<stem>.glossary.toml` is used when it exists.
         """
@@ -179,7 +188,7 @@ class Registry:
         if scheme == "sqlite" and glossary is None:
             glossary = sqlite_path(url, base).with_suffix(".glossary.toml")
         self._factories[name] = lambda: open_database(
-            name, url, description, self.settings, base=base
+            name, url, description, self.settings, base=base, tables=tables
         )
         self._glossaries[name] = (lambda: Glossary.load(glossary)) if glossary else Glossary
 

@@ -104,6 +104,36 @@ _SYSTEM_TABLES = frozenset(
         "pg_ident_file_mappings", "pg_file_settings", "pg_largeobject", "pg_largeobject_metadata",
     }
 )  # fmt: skip
+#: DuckDB functions that read files or the network, run SQL given as text, or change state.
+_DUCKDB_FORBIDDEN_FUNCTIONS = frozenset(
+    {
+        "query",
+        "query_table",
+        "setseed",
+        "nextval",
+        "currval",
+        "current_setting",
+        "getenv",
+        "read_csv",
+        "read_csv_auto",
+        "read_parquet",
+        "parquet_scan",
+        "read_json",
+        "read_json_auto",
+        "read_ndjson",
+        "read_text",
+        "read_blob",
+        "read_xlsx",
+        "glob",
+        "sniff_csv",
+    }
+)
+#: The only DuckDB table functions a query may read from: they make rows, they read nothing.
+#: Every other one (read_*, *_scan, parquet_metadata, duckdb_settings…) reaches files, the
+#: network or the server's internals.
+_DUCKDB_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
+#: What makes a DuckDB table name a file: `FROM 'orders.csv'` or `FROM "/etc/passwd"` reads it.
+_PATH_CHARACTERS = frozenset("/\\:.")
 #: Schemas that hold accounts, server internals or instrumentation, never user data.
 _SYSTEM_SCHEMAS = frozenset({"mysql", "performance_schema", "sys"})
 #: Words that only ever mean "write a file", wherever they stand.
@@ -137,7 +167,10 @@ def check(sql: str, dialect: str) -> exp.Expr:
             "Exactly one statement is allowed.", "multiple_statements", statements=len(statements)
         )
     tree = statements[0]
-    _check_tree(_explained(tree, dialect))
+    explained = _explained(tree, dialect)
+    _check_tree(explained)
+    if dialect == "duckdb":
+        _check_duckdb(explained)
     return tree
 
 
@@ -210,3 +243,30 @@ def _check_tree(tree: exp.Expr) -> None:
             and node.db.lower() in ("", "pg_catalog")
         ):
             raise _refuse(f"The system table {node.name} is not readable here.", "system_schema")
+
+
+def _check_duckdb(tree: exp.Expr) -> None:
+    """DuckDB reads a file wherever a table may stand, and its table functions reach files,
+    the network and its settings: only catalog tables and row-making functions pass."""
+    for node in tree.walk():
+        if isinstance(node, exp.Func):
+            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            in_from = isinstance(node.parent, exp.Table)
+            if name in _DUCKDB_FORBIDDEN_FUNCTIONS or (
+                in_from and name not in _DUCKDB_TABLE_FUNCTIONS
+            ):
+                raise _refuse(
+                    f"The function {name.upper()} is not allowed: it reads files, the network "
+                    "or the server's settings.",
+                    "function",
+                    function=name,
+                )
+        if (
+            isinstance(node, exp.Table)
+            and isinstance(node.this, exp.Identifier)
+            and _PATH_CHARACTERS & set(node.name)
+        ):
+            raise _refuse(
+                f"{node.name!r} names a file, not a table: reading files is not allowed.",
+                "file_access",
+            )

@@ -1,7 +1,11 @@
-"""Database URLs → backends: ``sqlite:///path``, ``mysql://…``, ``tidb://…``, ``postgresql://…``.
+"""Database URLs → backends: ``sqlite:///path``, ``duckdb:///path``, ``mysql://…``, ``tidb://…``,
+``postgresql://…``.
 
     sqlite:///relative/shop.db          a path relative to `base` (the config file's folder)
     sqlite:////srv/data/shop.db         an absolute path (four slashes, as in SQLAlchemy)
+    duckdb:///warehouse.duckdb          a DuckDB database file, read-only
+    duckdb:///exports/                  a folder: each Parquet/CSV/JSON file in it is a table
+    duckdb://                           only the `tables` given with it (name → file or glob)
     mysql://user:password@host:3306/shop
     mysql://user@host/shop?ssl_ca=/etc/ca.pem&ssl_verify_cert=true
     tidb://user.root:password@gateway.tidbcloud.com:4000/shop     (TLS on and verified)
@@ -22,6 +26,7 @@ is ``sslrootcert`` with ``verify-ca``, ``ssl_verify_identity=true`` is ``verify-
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -37,7 +42,7 @@ if TYPE_CHECKING:
     from .mysql import MysqlParams
     from .postgres import PostgresParams
 
-SCHEMES = ("sqlite", "mysql", "tidb", "postgresql", "postgres")
+SCHEMES = ("sqlite", "duckdb", "mysql", "tidb", "postgresql", "postgres")
 DEFAULT_PORTS = {"mysql": 3306, "tidb": 4000, "postgresql": 5432}
 _TRUE = {"1", "true", "yes", "on", "required"}
 _FALSE = {"0", "false", "no", "off", "disabled"}
@@ -66,7 +71,7 @@ def scheme_of(url: str) -> str:
     if scheme not in SCHEMES:
         raise InvalidParams(
             f"Unsupported database URL {redact(url)!r}: it should start with sqlite:///, "
-            "mysql://, tidb:// or postgresql://.",
+            "duckdb://, mysql://, tidb:// or postgresql://.",
             url=redact(url),
         )
     return "postgresql" if scheme == "postgres" else scheme
@@ -83,11 +88,12 @@ def redact(url: str) -> str:
 
 
 def without_directories(url: str) -> str:
-    """A SQLite URL with only its file name (`sqlite:///retail.sqlite`): what a client that is
-    not on this machine may see. Other URLs come back as they are (they hold no local path)."""
-    if not url.lower().startswith("sqlite:"):
+    """A SQLite or DuckDB URL with only its file name (`sqlite:///retail.sqlite`): what a client
+    that is not on this machine may see. Other URLs come back as they are (no local path)."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme not in ("sqlite", "duckdb") or not url[len(scheme) + 3 :].strip("/"):
         return url
-    return "sqlite:///" + url.rstrip("/").rsplit("/", 1)[-1]
+    return f"{scheme}:///" + url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def parse_mysql_url(url: str) -> MysqlParams:
@@ -189,18 +195,43 @@ def sqlite_path(url: str, base: Path | None = None) -> Path:
     """The file of a ``sqlite:///`` URL; relative paths are taken from `base` (or the cwd)."""
     if not url.lower().startswith("sqlite:///"):
         raise InvalidParams(f"A SQLite URL starts with sqlite:/// (got {url!r}).", url=url)
-    path = Path(unquote(url[len("sqlite:///") :].split("?", 1)[0])).expanduser()
+    return _local_path(url[len("sqlite:///") :], base)
+
+
+def duckdb_path(url: str, base: Path | None = None) -> Path | None:
+    """The file or folder of a ``duckdb:///`` URL (as `sqlite_path`); None for ``duckdb://``."""
+    rest = url[len("duckdb://") :]
+    if not rest.strip("/"):
+        return None
+    if not rest.startswith("/"):
+        raise InvalidParams(f"A DuckDB URL starts with duckdb:/// (got {url!r}).", url=url)
+    return _local_path(rest[1:], base)
+
+
+def _local_path(text: str, base: Path | None) -> Path:
+    path = Path(unquote(text.split("?", 1)[0])).expanduser()
     if not path.is_absolute():
         path = (base or Path.cwd()) / path
     return path
 
 
-def check_url(url: str, base: Path | None = None) -> None:
+def check_url(url: str, base: Path | None = None, tables: Mapping[str, str] | None = None) -> None:
     """Raise now what opening `url` would raise later, short of connecting: an unknown scheme,
-    a bad option or port, a SQLite file that is missing or is not a database."""
+    a bad option or port, a SQLite or DuckDB file or folder that is missing, `tables` where
+    they do not belong."""
     scheme = scheme_of(url)
+    if tables and scheme != "duckdb":
+        raise InvalidParams("`tables` (files as tables) need a duckdb:// URL.")
     if scheme == "sqlite":
         check_sqlite_file(sqlite_path(url, base))
+    elif scheme == "duckdb":
+        path = duckdb_path(url, base)
+        if path is None and not tables:
+            raise InvalidParams("duckdb:// with no path needs `tables` (name = file or glob).")
+        if path is not None and tables:
+            raise InvalidParams("Give a duckdb:/// path or `tables`, not both.")
+        if path is not None and not path.exists():
+            raise InvalidParams(f"No such DuckDB file or folder: {path}", path=str(path))
     elif scheme == "postgresql":
         parse_postgres_url(url)
     else:
@@ -212,6 +243,9 @@ def name_from_url(url: str) -> str:
     scheme = scheme_of(url)
     if scheme == "sqlite":
         return sqlite_path(url).stem
+    if scheme == "duckdb":
+        path = duckdb_path(url)
+        return path.stem if path else "duckdb"
     if scheme == "postgresql":
         return parse_postgres_url(url).database or "postgres"
     return parse_mysql_url(url).database or "mysql"
@@ -224,12 +258,20 @@ def open_database(
     settings: Settings | None = None,
     *,
     base: Path | None = None,
+    tables: Mapping[str, str] | None = None,
 ) -> Database:
     """The backend for `url`. SQLite files are checked now; servers are connected on first use."""
     settings = settings or Settings()
     scheme = scheme_of(url)
     if scheme == "sqlite":
         return SqliteDatabase.from_settings(name, sqlite_path(url, base), description, settings)
+    if scheme == "duckdb":
+        from .duck import DuckdbDatabase  # DuckDB loads only for databases that use it
+
+        check_url(url, base, tables)
+        return DuckdbDatabase.from_url(
+            name, duckdb_path(url, base), description, settings, tables=tables, base=base
+        )
     if scheme == "postgresql":
         from .postgres import PostgresDatabase
 

@@ -15,7 +15,13 @@ from ...databases.base import Table
 
 __all__ = ["display_name", "fitted", "guidance"]
 
-_NAMES = {"sqlite": "SQLite", "mysql": "MySQL", "tidb": "TiDB", "postgres": "PostgreSQL"}
+_NAMES = {
+    "sqlite": "SQLite",
+    "mysql": "MySQL",
+    "tidb": "TiDB",
+    "postgres": "PostgreSQL",
+    "duckdb": "DuckDB",
+}
 
 _GUIDANCE = {
     "sqlite": (
@@ -39,6 +45,12 @@ _GUIDANCE = {
         "Use EXTRACT(YEAR FROM col), DATE_TRUNC('month', col) and TO_CHAR(col, 'YYYY-MM').",
         "Quote identifiers with double quotes when needed. Use LIMIT n.",
     ),
+    "duckdb": (
+        "Use YEAR(col), MONTH(col), QUARTER(col), DATE_TRUNC('month', col) and "
+        "STRFTIME(col, '%Y-%m') (the date first) for dates.",
+        "Quote identifiers with double quotes when needed. Use LIMIT n. "
+        "Concatenate with ||; a / b divides exactly, a // b is integer division.",
+    ),
 }
 _GUIDANCE["tidb"] = _GUIDANCE["mysql"]
 
@@ -54,7 +66,7 @@ def guidance(dialect: str) -> tuple[str, ...]:
 
 
 #: Of `_GUIDANCE[dialect]`, how many leading rules are about dates (the rest hold always).
-_DATE_RULES = {"sqlite": 3, "mysql": 1, "tidb": 1, "postgres": 1}
+_DATE_RULES = {"sqlite": 3, "mysql": 1, "tidb": 1, "postgres": 1, "duckdb": 1}
 
 
 def fitted(dialect: str, tables: Sequence[Table]) -> tuple[str, ...]:

@@ -26,6 +26,8 @@ _QUARTER = {
     "postgres": "TO_CHAR(CAST(__date AS DATE), 'YYYY\"-Q\"Q')",
     # '%m' is text, but SQLite's arithmetic reads it as an integer: (11 + 2) / 3 = 4.
     "sqlite": "STRFTIME('%Y', __date) || '-Q' || ((STRFTIME('%m', __date) + 2) / 3)",
+    "duckdb": "CAST(YEAR(CAST(__date AS DATE)) AS TEXT) || '-Q' || "
+    "CAST(QUARTER(CAST(__date AS DATE)) AS TEXT)",
 }
 
 

@@ -175,6 +175,31 @@ class SqlRunParams(DatabaseParams):
     """`true`: rows past `NLSQL_ARROW_MIN_ROWS` may come as an Arrow stream ("Large results")."""
 
 
+#: A sample value of a frame's column: what JSON carries (dates as ISO text).
+Sample = str | int | float | bool | None
+
+
+class FrameColumn(Params):
+    name: Text
+    """The column's name."""
+    type: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    """Its DuckDB type (`BIGINT`, `DOUBLE`, `VARCHAR`, `TIMESTAMP`…), as DuckDB reads the frame."""
+    samples: list[Annotated[Sample, Field(union_mode="left_to_right")]] = Field(
+        default_factory=list, max_length=20
+    )
+    """A few of its values (distinct, most frequent first): enough to match "in Berlin" to a
+    column, never the rows."""
+
+
+class FrameTable(Params):
+    name: Text
+    """The table's name in the SQL: the notebook variable's name."""
+    rows: Annotated[int, Field(ge=0)]
+    """How many rows the frame has."""
+    columns: list[FrameColumn] = Field(min_length=1, max_length=500)
+    """Its columns, in order."""
+
+
 class AskParams(Params):
     question: str
     """The question in plain English."""
@@ -192,6 +217,10 @@ class AskParams(Params):
     """A chart kind to draw; left out, the viz agent chooses."""
     arrow: bool = False
     """`true`: rows past `NLSQL_ARROW_MIN_ROWS` may come as an Arrow stream ("Large results")."""
+    frames: list[FrameTable] | None = Field(default=None, min_length=1, max_length=50)
+    """Tables that live in the client (a notebook's DataFrames), described without their
+    rows: the answer is DuckDB SQL over them, written and checked but never run here
+    (`executed: false`); `database` is then left out."""
 
 
 class ToolsCallParams(Params):

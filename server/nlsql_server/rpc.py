@@ -104,14 +104,21 @@ async def _ask(services: Services, params: protocol.AskParams, rid: Id, notify: 
         )
         await notify(protocol.notification(protocol.ASK_PROGRESS, event.model_dump()))
 
+    database, execute = params.database, params.execute
+    if params.frames is not None:
+        if database is not None:
+            raise InvalidParams("Give `frames` or `database`, not both.", param="frames")
+        described = [frame.model_dump() for frame in params.frames]
+        database = await workers.run_cheap(services.registry.frames.add, described)
+        execute = False  # the rows are the client's: the SQL runs there
     return await pipeline.ask(
         services,
         params.question,
-        database=params.database,
+        database=database,
         session_id=params.session_id,
         engine=params.engine,
         limit=params.limit,
-        execute=params.execute,
+        execute=execute,
         chart=params.chart,
         progress=progress,
         arrow=params.arrow,

@@ -155,7 +155,7 @@ class DuckdbDatabase(Database):
     def __init__(
         self,
         name: str,
-        path: Path,
+        path: Path | None,
         description: str = "",
         *,
         url: str | None = None,
@@ -163,9 +163,8 @@ class DuckdbDatabase(Database):
         limits: ResultLimits | None = None,
         memory_bytes: int = 0,
     ) -> None:
-        path = path.resolve()
-        super().__init__(name, url or f"duckdb:///{path}", description, limits)
-        self.path = path
+        self.path = path.resolve() if path is not None else None
+        super().__init__(name, url or f"duckdb:///{self.path}", description, limits)
         self.timeout = timeout
         self.memory_bytes = memory_bytes
         self._conn = self._open()
@@ -201,18 +200,22 @@ class DuckdbDatabase(Database):
             memory_bytes=settings.duckdb_memory_bytes,
         )
 
-    def _open(self) -> duckdb.DuckDBPyConnection:
-        if not self.path.is_file():
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """The connection before it is locked down: the database file, read-only."""
+        if self.path is None or not self.path.is_file():
             raise DatabaseUnavailable(f"No such DuckDB file: {self.path}", path=str(self.path))
+        return duckdb.connect(str(self.path), read_only=True, config=_NO_EXTENSIONS)
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
         try:
-            conn = duckdb.connect(str(self.path), read_only=True, config=_NO_EXTENSIONS)
+            conn = self._connect()
             if self.memory_bytes:
                 conn.execute(f"SET memory_limit = '{int(self.memory_bytes)}B'")
             conn.execute("SET enable_external_access = false")
             conn.execute("SET lock_configuration = true")
         except duckdb.Error as exc:
             raise DatabaseUnavailable(
-                f"Cannot open {self.path}: {exc}", path=str(self.path)
+                f"Cannot open {self.url}: {exc}", path=str(self.path)
             ) from exc
         return conn
 

@@ -18,19 +18,23 @@ fails the questions asked of it.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import samples
 from ..exceptions import InvalidParams, NlsqlError, UnknownDatabase
 from ..glossary import Glossary
 from ..settings import Settings
 from .base import Database
+
+if TYPE_CHECKING:
+    from .frames import FrameDatabases
 from .sqlite import SqliteDatabase, check_sqlite_file
 from .urls import check_url, open_database, scheme_of, sqlite_path
 
@@ -205,6 +209,9 @@ class Registry:
 
     def get(self, name: str) -> Database:
         """The database called `name`; unknown names raise an error listing the known ones."""
+        described = self.frames.get(name) if "frames" in self.__dict__ else None
+        if described is not None:
+            return described
         with self._lock:
             if name not in self._open:
                 factory = self._factories.get(name)
@@ -226,7 +233,16 @@ class Registry:
         """The database a new session starts on: the first one registered."""
         return next(iter(self._factories), None)
 
+    @functools.cached_property
+    def frames(self) -> FrameDatabases:
+        """Databases a client described (`ask` with `frames`): never listed, kept a while."""
+        from .frames import FrameDatabases  # DuckDB loads only when a client describes frames
+
+        return FrameDatabases(self.settings)
+
     def close(self) -> None:
+        if "frames" in self.__dict__:
+            self.frames.close()
         with self._lock:
             for database in self._open.values():
                 database.close()

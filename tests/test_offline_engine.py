@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import random
 import sqlite3
-import statistics
-import time
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -372,15 +370,11 @@ def test_cannot_answer_keeps_what_it_recognised(samples):
     assert "planet" in caught.value.message
 
 
-def test_same_question_same_sql_and_fast(samples):
+def test_same_question_same_sql(samples):
+    # How fast is measured by benchmarks/wide_schema.py, not here: a busy machine is no defect.
     context = samples["retail"].context
     first = ENGINE.generate(SEED_TOP, context).sql
-    timings = []
-    for _ in range(50):
-        start = time.perf_counter()
-        assert ENGINE.generate(SEED_TOP, context).sql == first
-        timings.append(time.perf_counter() - start)
-    assert statistics.median(timings) < 0.02
+    assert all(ENGINE.generate(SEED_TOP, context).sql == first for _ in range(20))
 
 
 # -- a schema the engine has never seen: introspection alone ---------------------------------

@@ -7,6 +7,7 @@ The session's MariaDB (`mariadb` fixture, tests/services.py) gets both samples t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess

@@ -20,16 +20,17 @@ from typing import Any
 import psycopg
 import pytest
 from conftest import ServerThread
-from nlsql_server import pipeline
 from nlsql_server.agents import data
 from nlsql_server.app import create_app
 from nlsql_server.databases import postgres, urls
 from nlsql_server.databases.postgres import PostgresDatabase
-from nlsql_server.exceptions import CannotAnswer, DatabaseUnavailable, QueryFailed, UnsafeSql
+from nlsql_server.exceptions import DatabaseUnavailable, QueryFailed, UnsafeSql
 from nlsql_server.services import Services
 from nlsql_server.settings import Settings
+from parity import ask as _ask
+from parity import assert_parity, assert_same_rows
 from services import PostgreSQL, free_port
-from test_mysql import SEED_QUESTIONS, _nlsql, _offline_questions, assert_same_rows
+from test_mysql import SEED_QUESTIONS, _nlsql
 from websockets.sync.client import connect
 
 SAMPLES = ("retail", "finance")
@@ -75,10 +76,6 @@ def _pg(services: Services, sample: str) -> PostgresDatabase:
 
 def _admin(server: PostgreSQL, database: str = "postgres") -> psycopg.Connection[Any]:
     return psycopg.connect(server.url(database, admin=True), autocommit=True)
-
-
-def _ask(services: Services, question: str, database: str) -> dict[str, Any]:
-    return asyncio.run(pipeline.ask(services, question, database=database))
 
 
 # -- loading and schema -------------------------------------------------------------------------
@@ -168,29 +165,8 @@ def test_seed_questions_give_the_same_rows(services: Services, question: str) ->
 
 
 def test_offline_questions_give_the_same_rows(services: Services) -> None:
-    answerable, declined = _offline_questions()
-    assert len(answerable) >= 20
-    differ: list[str] = []
-    for sample, question in answerable:
-        lite = _ask(services, question, sample)
-        try:
-            pg = _ask(services, question, f"{sample}_postgres")
-        except Exception as exc:
-            differ.append(f"{sample}: {question}\n  {lite['sql']}\n  {type(exc).__name__}: {exc}")
-            continue
-        left, right = lite["rows"], pg["rows"]
-        if "ORDER BY" not in lite["sql"].upper():  # no order asked: compare as sets
-            left, right = sorted(left, key=repr), sorted(right, key=repr)
-        try:
-            assert pg["columns"] == lite["columns"]
-            assert_same_rows(right, left)
-        except AssertionError:
-            differ.append(f"{sample}: {question}\n  {lite['sql']}\n  {pg['sql']}")
-    assert not differ, f"{len(differ)} of {len(answerable)} differ:\n" + "\n".join(differ)
-    print(f"\n{len(answerable)} questions gave equal rows on SQLite and PostgreSQL")
-    for sample, question in declined:
-        with pytest.raises(CannotAnswer):
-            _ask(services, question, f"{sample}_postgres")
+    checked = assert_parity(services, "_postgres")
+    print(f"\n{checked} questions gave equal rows on SQLite and PostgreSQL")
 
 
 # -- values and results -------------------------------------------------------------------------

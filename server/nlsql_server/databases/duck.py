@@ -221,21 +221,19 @@ class DuckdbDatabase(Database):
 
     # -- running statements -------------------------------------------------------------------
 
-    def execute(self, sql: str, limit: int) -> QueryResult:
+    def execute(self, sql: str, limit: int, arrow_after: int | None = None) -> QueryResult:
         cursor = self._conn.cursor()
         timer = threading.Timer(self.timeout, cursor.interrupt)
         timer.start()
         try:
             with interrupt.stoppable(cursor.interrupt):
                 cursor.execute(sql)
-                types = [str(d[1]).upper() for d in cursor.description or ()]
-                result = fetch_bounded(cursor, limit, self.limits)
+                return fetch_bounded(_Plain(cursor), limit, self.limits, arrow_after)
         except duckdb.Error as exc:
             raise self._failed(exc, timed_out=not timer.is_alive()) from exc
         finally:
             timer.cancel()
             cursor.close()
-        return _converted(result, types)
 
     def _failed(self, exc: duckdb.Error, timed_out: bool) -> QueryFailed:
         if isinstance(exc, duckdb.InterruptException):
@@ -330,12 +328,30 @@ class DuckdbDatabase(Database):
         self._conn.close()
 
 
-def _converted(result: QueryResult, types: list[str]) -> QueryResult:
-    """`result` with the values of DECIMAL, date, time, UUID and interval columns made plain."""
-    convert = [i for i, t in enumerate(types) if t.startswith(_CONVERTED_TYPES)]
-    if not convert:
-        return result
-    for row in result.rows:
-        for i in convert:
-            row[i] = _plain(row[i])
-    return result
+class _Plain:
+    """A DuckDB cursor whose rows hold plain values (`_plain`) in the columns that need it, so
+    that JSON and Arrow results alike hold what SQLite would give."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self._cursor = cursor
+        self.description = cursor.description
+        types = [str(d[1]).upper() for d in self.description or ()]
+        self._convert = [i for i, t in enumerate(types) if t.startswith(_CONVERTED_TYPES)]
+
+    def _rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        if not self._convert:
+            return rows
+        plain = []
+        for row in rows:
+            values = list(row)
+            for i in self._convert:
+                values[i] = _plain(values[i])
+            plain.append(tuple(values))
+        return plain
+
+    def fetchmany(self, size: int) -> list[tuple[Any, ...]]:
+        return self._rows(self._cursor.fetchmany(size))
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row = self._cursor.fetchone()
+        return None if row is None else self._rows([row])[0]

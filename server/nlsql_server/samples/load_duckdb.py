@@ -20,7 +20,7 @@ import sqlglot
 
 from ..exceptions import InvalidParams
 from . import SAMPLE_NAMES, ensure_sample
-from .load import LoadedSample, _sqlite_quote, _sqlite_tables
+from .load import LoadedSample, _sqlite_tables, sqlite_quote
 
 
 def load_samples_duckdb(
@@ -64,12 +64,12 @@ def _copy(source: Path, target: Path) -> list[int]:
     ):
         for table in _sqlite_tables(lite):
             duck.execute(sqlglot.transpile(table.create_sql, read="sqlite", write="duckdb")[0])
-            rows = lite.execute(f"SELECT * FROM {_sqlite_quote(table.name)}").fetchall()
+            rows = lite.execute(f"SELECT * FROM {sqlite_quote(table.name)}").fetchall()
             for level in _levels(lite, table.name, table.columns, rows):
                 columns = list(zip(*level, strict=True))
                 batch = pa.table(dict(zip(table.columns, map(list, columns), strict=True)))
                 duck.register("batch", batch)
-                duck.execute(f"INSERT INTO {_sqlite_quote(table.name)} SELECT * FROM batch")
+                duck.execute(f"INSERT INTO {sqlite_quote(table.name)} SELECT * FROM batch")
                 duck.unregister("batch")
             counts.append(table.rows)
     return counts
@@ -83,7 +83,7 @@ def _levels(
     by level, each row after the row it names."""
     own = [
         (columns.index(fk[3]), columns.index(fk[4]))
-        for fk in lite.execute(f"PRAGMA foreign_key_list({_sqlite_quote(table)})")
+        for fk in lite.execute(f"PRAGMA foreign_key_list({sqlite_quote(table)})")
         if fk[2] == table
     ]
     if not own:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from IPython.core.interactiveshell import InteractiveShell
 
     from nlsql_jupyter.answer import Answer, Declined
@@ -49,14 +51,22 @@ _LAZY = {
 }
 
 
-def ask(question: str, database: str | None = None, *, limit: int | None = None) -> Answer:
+def ask(
+    question: str,
+    database: str | None = None,
+    *,
+    limit: int | None = None,
+    frames: Mapping[str, Any] | None = None,
+) -> Answer:
     """Ask `database` (default: the session's) `question`; return the `Answer`.
 
-    Uses the same server and session as the `%%ask` magic.
+    With `frames` (name → DataFrame, e.g. `{"orders": df}`) the question is about those
+    DataFrames: the server sees their columns and a few text values, never their rows, and
+    the SQL it writes runs in this kernel. Uses the same server and session as `%%ask`.
     """
     from nlsql_jupyter.runtime import get_runtime
 
-    return get_runtime().ask(question, database=database, limit=limit)
+    return get_runtime().ask(question, database=database, limit=limit, frames=frames)
 
 
 def picker() -> DatabasePicker:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
+    from nlsql_server.databases.base import QueryResult
 
+#: Rows an answer holds unless `limit` says otherwise (the server's `NLSQL_ROW_LIMIT` default).
+ROWS = 10_000
 #: Sample values sent per text column, and the characters each may have.
 SAMPLES = 10
 SAMPLE_CHARS = 100
@@ -80,20 +83,31 @@ def describe(frames: Mapping[str, pd.DataFrame]) -> list[dict[str, Any]]:
         conn.close()
 
 
-def run(
-    sql: str, frames: Mapping[str, pd.DataFrame], limit: int
-) -> tuple[list[str], list[list[Any]], bool]:
-    """Run the server's SQL over the frames: (columns, rows up to `limit`, truncated).
-
-    Refused as on the server (`safety.check`) when it does more than read."""
+def run(sql: str, frames: Mapping[str, pd.DataFrame], limit: int) -> QueryResult:
+    """Run the server's SQL over the frames: at most `limit` rows, values as the server's
+    backends give them (dates as ISO text). Refused as on the server (`safety.check`) when
+    it does more than read."""
+    from nlsql_server.databases.base import ResultLimits, fetch_bounded
+    from nlsql_server.databases.duck import PlainRows
     from nlsql_server.databases.safety import check
 
     check(sql, "duckdb")
     conn = _connection(frames)
     try:
-        cursor = conn.execute(sql)
-        columns = [d[0] for d in cursor.description or ()]
-        rows = [list(row) for row in cursor.fetchmany(limit + 1)]
+        return fetch_bounded(PlainRows(conn.execute(sql)), limit, ResultLimits())
     finally:
         conn.close()
-    return columns, rows[:limit], len(rows) > limit
+
+
+def answered(
+    result: dict[str, Any], frames: Mapping[str, pd.DataFrame], limit: int | None, chart: str | None
+) -> dict[str, Any]:
+    """The server's unrun answer, run here: its rows, their kinds and the chart the server's
+    viz rules choose for them (the same module, so a frame's answer looks like any other)."""
+    from nlsql_server.agents import viz
+
+    ran = run(result["sql"], frames, limit or ROWS)
+    kinds = viz.column_kinds(ran.columns, ran.rows)
+    mark = cast("viz.ChartKind | None", chart)  # checked by the server against the same kinds
+    spec = viz.choose_chart(ran.columns, kinds, ran.rows, title=result["question"], kind=mark)
+    return result | ran.to_dict() | {"column_types": kinds, "chart": spec, "executed": True}

@@ -71,6 +71,20 @@ def expand_variables(text: str, namespace: Mapping[str, Any]) -> str:
         ) from None
 
 
+def frame_names(text: str | None) -> tuple[str, ...]:
+    """`orders, customers` → ("orders", "customers")."""
+    return tuple(name.strip() for name in (text or "").split(",") if name.strip())
+
+
+def frames_of(names: tuple[str, ...], namespace: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The notebook's variables called `names` (DataFrames, checked by `Runtime.ask`)."""
+    missing = [name for name in names if namespace is None or name not in namespace]
+    if missing:
+        raise UsageError(f"there is no variable {missing[0]!r} in the notebook to ask about")
+    assert namespace is not None
+    return {name: namespace[name] for name in names}
+
+
 @dataclass(frozen=True)
 class AskRequest:
     """One `%%ask` cell, parsed: the question and what to do with the answer."""
@@ -83,6 +97,8 @@ class AskRequest:
     sql_only: bool = False
     limit: int | None = None
     engine: str | None = None
+    #: Names of the notebook's DataFrames to ask about (`--from`), instead of a database.
+    frames: tuple[str, ...] = ()
 
     @classmethod
     def from_args(
@@ -108,6 +124,7 @@ class AskRequest:
             sql_only=args.sql,
             limit=args.limit,
             engine=args.engine,
+            frames=frame_names(args.frames),
         )
 
 
@@ -191,6 +208,8 @@ class AskMagics(Magics):
             self.runtime.connect(self.server_url)
         #: A database set in a profile is applied at the first question, not at load time.
         self._pending_database = self.database
+        #: The DataFrames `%nlsql use` chose: asked about until another database is chosen.
+        self._frames_in_use: tuple[str, ...] = ()
 
     def _apply_environment(self, given: dict[str, Any]) -> None:
         """`NLSQL_CLIENT_<NAME>` is the default of each connection trait: a value given here,
@@ -247,6 +266,13 @@ class AskMagics(Magics):
         help="Database to ask, a name or the path of a SQLite file; it stays the session's "
         "database, as after `%%nlsql use`.",
     )
+    @argument(
+        "--from",
+        dest="frames",
+        metavar="DF[,DF]",
+        help="Ask about these DataFrames of the notebook instead of a database: the server "
+        "sees their columns and a few text values, never their rows; the SQL runs here.",
+    )
     @argument("--out", metavar="VAR", help="Also store the Answer in this variable.")
     @argument(
         "--chart",
@@ -281,7 +307,11 @@ class AskMagics(Magics):
         namespace = self.shell.user_ns if self.shell is not None else None
         question = " ".join([*args.words, cell or ""])
         request = AskRequest.from_args(args, question, namespace)
-        self._switch_database(request.database or self._pending_database)
+        names = request.frames or (() if request.database else self._frames_in_use)
+        frames = frames_of(names, namespace) if names else None
+        if frames is None:
+            self._frames_in_use = ()
+            self._switch_database(request.database or self._pending_database)
         progress = ProgressView(request.question, visible=self.progress)
         chart = request.chart or (None if self.chart else "none")
         try:
@@ -293,6 +323,7 @@ class AskMagics(Magics):
                 execute=not request.sql_only,
                 timeout=self.timeout,
                 on_progress=progress.update,
+                frames=frames,
             )
         except CannotAnswer as exc:
             progress.fail(exc, declined=True)
@@ -355,6 +386,14 @@ class AskMagics(Magics):
 
     def _handle_use(self, args: Any) -> None:
         self._pending_database = None
+        names = frame_names(args.name)
+        namespace = self.shell.user_ns if self.shell is not None else {}
+        if names and all(_is_frame(namespace.get(name)) for name in names):
+            self._frames_in_use = names
+            listed = ", ".join(names)
+            print(f"Asking about the DataFrame{'s' * (len(names) > 1)} {listed} (rows stay here).")
+            return
+        self._frames_in_use = ()
         name = self.runtime.use(args.name)
         print(f"Using database {name!r}.")
 
@@ -427,7 +466,10 @@ def _nlsql_parser() -> MagicArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     commands.add_parser("databases", help="list the databases the server offers")
-    use = commands.add_parser("use", help="ask this database (a name or a SQLite path) from now on")
+    use = commands.add_parser(
+        "use",
+        help="ask this database (a name or a SQLite path) or these DataFrames (df[,df]) from now on",
+    )
     use.add_argument("name", metavar="NAME")
     commands.add_parser("picker", help="a database picker with status and schema")
     tables = commands.add_parser("tables", help="the tables of a database")
@@ -441,3 +483,9 @@ def _nlsql_parser() -> MagicArgumentParser:
     connect.add_argument("--token", metavar="T", help="sent as Authorization: Bearer T")
     commands.add_parser("history", help="questions asked in this session")
     return parser
+
+
+def _is_frame(value: Any) -> bool:
+    """A pandas DataFrame, without importing pandas for a variable that cannot be one."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, pandas.DataFrame)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -142,10 +143,13 @@ class Runtime:
         execute: bool = True,
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
+        frames: Mapping[str, Any] | None = None,
     ) -> Answer:
         """Ask the server; without `database`, the session's database answers.
 
-        `chart` overrides the viz agent's choice of mark (`bar`, `line`, …, `none`).
+        `chart` overrides the viz agent's choice of mark (`bar`, `line`, …, `none`). With
+        `frames` (name → DataFrame) the question is about them: the server sees only their
+        description and writes the SQL, which runs here (`nlsql_jupyter.frames`).
         """
         question = question.strip()
         if not question:
@@ -156,11 +160,18 @@ class Runtime:
         session = self.session
         if database is not None:
             database = self.resolve_database(database)
+        described = None
+        if frames is not None:
+            from nlsql_jupyter import frames as local
+
+            frames = local.checked(frames)
+            described = local.describe(frames)
         result = session.with_session(
             lambda session_id: self.client.ask(
                 question,
                 session_id=session_id,
-                database=database,
+                database=None if frames is not None else database,
+                frames=described,
                 limit=limit,
                 engine=engine,
                 chart=chart,
@@ -169,6 +180,10 @@ class Runtime:
                 on_progress=on_progress,
             )
         )
+        if frames is not None and execute:
+            from nlsql_jupyter import frames as local
+
+            result = local.answered(result, frames, limit, chart)
         answer = Answer.from_result(result, executed=execute)
         session.record(answer)
         if session.database is not None:

@@ -90,6 +90,20 @@ TOUR = [
         "(`%config AskMagics.strict = True` makes it an error instead)."
     ),
     new_code_cell("%%ask --db retail\nwhat is the median order value"),
+    new_markdown_cell(
+        "## Your own DataFrames\n\n"
+        "`--from` asks about DataFrames of the notebook instead of a database: the server sees "
+        "their columns, row counts and a few text values, never their rows, and the SQL it "
+        "writes runs here with DuckDB. `%nlsql use sales` makes it the default; "
+        '`nl.ask(question, frames={"sales": sales})` does the same from Python.'
+    ),
+    new_code_cell(
+        "import pandas as pd\n\n"
+        'sales = pd.read_csv("sales.csv", parse_dates=["sold_on"])\n'
+        "sales.head()"
+    ),
+    new_code_cell("%%ask --from sales\nrevenue by region"),
+    new_code_cell("%%ask --from sales\nunits sold per month"),
     new_markdown_cell("## A mistake\n\nErrors are short and say what to do."),
     new_code_cell(
         "%%ask --db nope\nhow many orders are there",

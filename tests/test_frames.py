@@ -60,11 +60,14 @@ def test_the_server_writes_duckdb_sql_it_never_runs(server: ServerThread) -> Non
     reply = rpc(server.url, "ask", {"question": "top 2 products by revenue", "frames": described})
     answer = reply["result"]
     assert answer["executed"] is False and answer["rows"] == []
-    columns, rows, truncated = frames.run(answer["sql"], {"orders": ORDERS}, 100)
-    assert rows == [["Laptop", 3600.875], ["Phone", 1550.5]] and not truncated
-    assert columns[0] == "product"
+    ran = frames.run(answer["sql"], {"orders": ORDERS}, 100)
+    assert ran.rows == [["Laptop", 3600.875], ["Phone", 1550.5]] and not ran.truncated
+    assert ran.columns[0] == "product"
     listed = rpc(server.url, "databases.list", {})["result"]
     assert [d["name"] for d in listed] == ["retail", "finance"]  # described frames stay unlisted
+    # Their samples are no data: nothing runs on them, by name or by mistake.
+    ran = rpc(server.url, "sql.run", {"database": answer["database"], "sql": "SELECT 1"})
+    assert "rows are in the kernel" in ran["error"]["message"]
 
 
 def test_a_follow_up_continues_on_the_same_frames(server: ServerThread) -> None:
@@ -81,8 +84,7 @@ def test_a_follow_up_continues_on_the_same_frames(server: ServerThread) -> None:
         {"question": "only in Berlin", "frames": described, "session_id": session},
     )["result"]
     assert first["database"] == second["database"]
-    _, rows, _ = frames.run(second["sql"], {"orders": ORDERS}, 100)
-    assert rows == [["Berlin", 2571.0]]
+    assert frames.run(second["sql"], {"orders": ORDERS}, 100).rows == [["Berlin", 2571.0]]
 
 
 @pytest.mark.parametrize(
@@ -120,3 +122,69 @@ def test_a_name_sql_cannot_use_is_refused() -> None:
         frames.checked({"my orders": ORDERS})
     with pytest.raises(frames.FrameError, match="not a pandas DataFrame"):
         frames.checked({"orders": [1, 2]})
+
+
+# -- in a real kernel, against a server that records what it receives ----------------------------
+
+
+class Recording:
+    """ASGI middleware keeping every request body and WebSocket message the server receives."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.received: list[str] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def recorded() -> Any:
+            message = await receive()
+            chunk = message.get("body") or message.get("text") or message.get("bytes") or b""
+            self.received.append(
+                chunk.decode("utf-8", "replace") if isinstance(chunk, bytes) else chunk
+            )
+            return message
+
+        await self.app(scope, recorded, send)
+
+
+KERNEL_CELLS = [
+    "import pandas as pd\n"
+    "orders = pd.DataFrame({\n"
+    "    'order_id': [31415926, 27182818, 14142135, 17320508],\n"
+    "    'product': ['Laptop', 'Phone', 'Laptop', 'Desk'],\n"
+    "    'city': ['Berlin', 'Paris', 'Berlin', 'Rome'],\n"
+    "    'revenue': [98765.4321, 12345.6789, 55555.125, 777.75],\n"
+    "    'ordered_at': pd.to_datetime(['2023-03-04', '2023-05-06', '2023-07-08', '2023-09-10']),\n"
+    "})",
+    "%%ask --from orders\ntop 2 products by revenue",
+    "top = _\nprint(top.engine, top.row_count, top.df.iloc[0]['product'], round(top.df.iloc[0, 1], 4))",
+    "%nlsql use orders",
+    "%%ask\nhow many orders are in Berlin",
+    "print(list(_.rows))",
+    "%%ask\ndelete the orders",
+]
+
+
+def test_a_kernel_asks_about_its_dataframe_and_no_row_reaches_the_server(
+    data_dir: Path,
+) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    recording = Recording(create_app(Settings(data_dir=data_dir)))
+    with ServerThread(recording) as running:
+        cells = [f"%load_ext nlsql_jupyter\n%nlsql connect {running.url}", *KERNEL_CELLS]
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+        NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
+    printed = [
+        "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream").strip()
+        for cell in notebook.cells
+    ]
+    assert printed[3] == "offline 2 Laptop 154320.5571"
+    assert "Asking about the DataFrame orders" in printed[4]
+    assert printed[6] == "[[2]]"
+    declined = notebook.cells[7].outputs
+    assert not [o for o in declined if o.output_type == "error"]  # a calm decline, no traceback
+    seen = "\n".join(recording.received)
+    assert '"frames"' in seen and "Berlin" in seen  # the description went, text samples too
+    for value in ("31415926", "98765", "12345.6789", "2023-03-04", "2023"):
+        assert value not in seen, value  # no id, no measure, no date: no row value at all

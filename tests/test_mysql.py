@@ -347,7 +347,9 @@ def test_urls() -> None:
     assert not local.tls
     pinned = urls.parse_mysql_url("mysql://u@h/db?ssl_ca=/etc/ssl/certs/ca-certificates.crt")
     assert pinned.tls and pinned.verify_cert and not pinned.verify_identity
-    with pytest.raises(InvalidParams, match="sqlite:///, mysql://, tidb:// or postgresql://"):
+    with pytest.raises(
+        InvalidParams, match="sqlite:///, duckdb://, mysql://, tidb:// or postgresql://"
+    ):
         urls.open_database("x", "mssql://u@h/db")
     with pytest.raises(InvalidParams, match="ssl_cert"):
         urls.parse_mysql_url("mysql://u@h/db?ssl_cert=x")

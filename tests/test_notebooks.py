@@ -84,6 +84,9 @@ def test_tour_shows_each_kind_of_answer(executed_tour):
     assert not _chart_marks(listing)
     assert any('class="dataframe"' in o.get("data", {}).get("text/html", "") for o in listing)
 
+    assert _chart_marks(_outputs(notebook, "%%ask --from sales\nrevenue by region")) == ["bar"]
+    assert _chart_marks(_outputs(notebook, "%%ask --from sales\nunits sold per month")) == ["line"]
+
     underscore = _outputs(notebook, "print(_.sql)")
     assert underscore[0]["text"].startswith("SELECT")
 

@@ -228,7 +228,7 @@ class DuckdbDatabase(Database):
         try:
             with interrupt.stoppable(cursor.interrupt):
                 cursor.execute(sql)
-                return fetch_bounded(_Plain(cursor), limit, self.limits, arrow_after)
+                return fetch_bounded(PlainRows(cursor), limit, self.limits, arrow_after)
         except duckdb.Error as exc:
             raise self._failed(exc, timed_out=not timer.is_alive()) from exc
         finally:
@@ -328,9 +328,9 @@ class DuckdbDatabase(Database):
         self._conn.close()
 
 
-class _Plain:
+class PlainRows:
     """A DuckDB cursor whose rows hold plain values (`_plain`) in the columns that need it, so
-    that JSON and Arrow results alike hold what SQLite would give."""
+    that JSON and Arrow results alike hold what SQLite would give (the kernel's frames too)."""
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
         self._cursor = cursor

@@ -21,9 +21,9 @@ import duckdb
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from ..exceptions import InvalidParams
+from ..exceptions import InvalidParams, QueryFailed
 from ..settings import Settings
-from .base import DatabaseSchema, ResultLimits
+from .base import DatabaseSchema, QueryResult, ResultLimits
 from .duck import _NO_EXTENSIONS, DuckdbDatabase, _quote
 
 #: Frame databases kept at once (least recently asked about goes first).
@@ -78,6 +78,18 @@ class FrameDatabase(DuckdbDatabase):
                 f"The frames could not be described: {exc}", param="frames"
             ) from exc
         return conn
+
+    def execute(self, sql: str, limit: int, arrow_after: int | None = None) -> QueryResult:
+        """Refused: the rows are in the kernel, and running on the samples would answer wrong."""
+        raise QueryFailed(
+            "These tables are a notebook's DataFrames: their rows are in the kernel, which runs "
+            "the SQL (`%%ask --from NAME`); the server only writes it.",
+            database=self.name,
+        )
+
+    def read_many(self, statements: Sequence[str], limit: int) -> list[list[list[Any]]]:
+        """The engines' statistics, read from the samples (all they are for)."""
+        return [super(FrameDatabase, self).execute(sql, limit).rows for sql in statements]
 
     def _read_schema(self) -> DatabaseSchema:
         schema = super()._read_schema()

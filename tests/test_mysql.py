@@ -24,7 +24,7 @@ import pytest
 from conftest import ServerThread
 from nlsql_server.agents import data
 from nlsql_server.app import create_app
-from nlsql_server.databases import mysql, urls
+from nlsql_server.databases import pooled, urls
 from nlsql_server.databases.base import DatabaseSchema
 from nlsql_server.databases.mysql import MysqlDatabase
 from nlsql_server.databases.registry import Registry
@@ -163,7 +163,7 @@ def test_schema_is_cached_until_it_changes(loaded: Loaded, monkeypatch: pytest.M
             first = database.schema()
             assert first.table_names == ["first"]
             assert database.schema() is first  # within the check interval: no query at all
-            monkeypatch.setattr(mysql, "SCHEMA_CHECK_SECONDS", 0.0)
+            monkeypatch.setattr(pooled, "SCHEMA_CHECK_SECONDS", 0.0)
             assert database.schema() is first  # fingerprint unchanged: the same object
             cursor.execute("CREATE TABLE scratch.second (id INT PRIMARY KEY, name TEXT)")
             changed = database.schema()
@@ -310,13 +310,13 @@ def test_the_pool_shares_few_connections_and_replaces_dead_ones(
     for thread in threads:
         thread.join()
     assert results == [[[4]]] * 30
-    assert database._pool._idle.qsize() <= 2
+    assert database._pool.idle() <= 2
     admin = pymysql.connect(
         host="127.0.0.1", port=loaded.server.port, user="nlsql_admin", password="admin-secret"
     )
     with admin, admin.cursor() as cursor:
         for ping_after in (0.0, 3600.0):  # found dead by the ping, or by the first statement
-            monkeypatch.setattr(mysql, "PING_AFTER_SECONDS", ping_after)
+            monkeypatch.setattr(pooled, "PING_AFTER_SECONDS", ping_after)
             cursor.execute(
                 "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'nlsql_reader'"
             )

@@ -22,7 +22,7 @@ import pytest
 from conftest import ServerThread
 from nlsql_server.agents import data
 from nlsql_server.app import create_app
-from nlsql_server.databases import postgres, urls
+from nlsql_server.databases import pooled, postgres, urls
 from nlsql_server.databases.postgres import PostgresDatabase
 from nlsql_server.exceptions import DatabaseUnavailable, QueryFailed, UnsafeSql
 from nlsql_server.services import Services
@@ -139,7 +139,7 @@ def test_schema_is_cached_until_it_changes(
             first = database.schema()
             assert first.table_names == ["first"]
             assert database.schema() is first  # within the check interval: no query at all
-            monkeypatch.setattr(postgres, "SCHEMA_CHECK_SECONDS", 0.0)
+            monkeypatch.setattr(pooled, "SCHEMA_CHECK_SECONDS", 0.0)
             assert database.schema() is first  # fingerprint unchanged: the same object
             admin.execute("CREATE TABLE second (id INT PRIMARY KEY, name TEXT)")
             changed = database.schema()
@@ -346,10 +346,10 @@ def test_the_pool_shares_few_connections_and_replaces_dead_ones(
     for thread in threads:
         thread.join()
     assert results == [[[4]]] * 30
-    assert database._pool._idle.qsize() <= 2
+    assert database._pool.idle() <= 2
     with _admin(pg_loaded.server) as admin:
         for ping_after in (0.0, 3600.0):  # found dead by the ping, or by the first statement
-            monkeypatch.setattr(postgres, "PING_AFTER_SECONDS", ping_after)
+            monkeypatch.setattr(pooled, "PING_AFTER_SECONDS", ping_after)
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE usename = 'nlsql_reader' AND application_name = 'nlsql'"

@@ -18,11 +18,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import queue
 import re
 import ssl
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -43,6 +41,7 @@ from .base import (
     Table,
     fetch_bounded,
 )
+from .pooled import Pool, SchemaCache
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +50,6 @@ _FLAVOUR_NAMES = {"mariadb": "MariaDB", "mysql": "MySQL", "tidb": "TiDB"}
 
 #: Tables estimated below this many rows are counted exactly; larger ones keep the estimate.
 EXACT_COUNT_BELOW = 1_000_000
-#: Seconds between two checks of the schema fingerprint.
-SCHEMA_CHECK_SECONDS = 5.0
-#: A pooled connection idle longer than this is pinged before it is used again.
-PING_AFTER_SECONDS = 1.0
 
 _TIMEOUT_CODES = frozenset({1969, 3024, 1317})  # MariaDB, MySQL, TiDB (query interrupted)
 _LOST_CODES = frozenset({0, 2006, 2013, 2055})  # connection gone / lost during the query
@@ -244,21 +239,18 @@ def session_setup_sql(flavour: Flavour, seconds: float) -> list[str]:
     return [limit, precision, "SET SESSION TRANSACTION READ ONLY"]
 
 
-class _Pool:
-    """Up to `size` connections, handed out one per statement and kept open between them."""
+class _MysqlConnections:
+    """How the pool opens MySQL connections: read-only sessions with the server's time limit,
+    the flavour (MariaDB, MySQL, TiDB) read from the first one."""
 
-    def __init__(self, params: MysqlParams, size: int, timeout: float) -> None:
+    def __init__(self, params: MysqlParams, timeout: float) -> None:
         self.params = params
-        self.size = max(1, size)
         self.timeout = timeout
         self.flavour: Flavour | None = None
         self.version = ""
-        self._idle: queue.LifoQueue[tuple[pymysql.Connection[Any], float]] = queue.LifoQueue()
-        self._slots = threading.BoundedSemaphore(self.size)
         self._lock = threading.Lock()
-        self._closed = False
 
-    def _open(self) -> pymysql.Connection[Any]:
+    def open(self) -> pymysql.Connection[Any]:
         conn = connect(self.params)
         try:
             with conn.cursor() as cursor:
@@ -276,50 +268,20 @@ class _Pool:
             raise connection_error(exc, self.params) from exc
         return conn
 
-    def acquire(self) -> tuple[pymysql.Connection[Any], bool]:
-        """A live connection and whether it came from the pool (it may have gone stale)."""
-        if self._closed:
-            raise DatabaseUnavailable(f"The connection pool to {self.params.address} is closed.")
-        if not self._slots.acquire(timeout=self.timeout):
-            raise QueryFailed(
-                f"All {self.size} connections to {self.params.address} stayed busy for "
-                f"{self.timeout:g} s; try again, or raise NLSQL_POOL_SIZE.",
-                pool_size=self.size,
-            )
+    def alive(self, conn: pymysql.Connection[Any]) -> bool:
+        # Not `ping(reconnect=True)`: a silent reconnect would lose the session's read-only
+        # mode and time limit. A dead connection is replaced by a new one.
         try:
-            while True:
-                try:
-                    conn, since = self._idle.get_nowait()
-                except queue.Empty:
-                    return self._open(), False
-                if time.monotonic() - since < PING_AFTER_SECONDS:
-                    return conn, True
-                # Not `ping(reconnect=True)`: a silent reconnect would lose the session's
-                # read-only mode and time limit. A dead connection is replaced by a new one.
-                try:
-                    conn.ping()
-                    return conn, True
-                except (pymysql.MySQLError, OSError):
-                    _close_quietly(conn)
-        except BaseException:
-            self._slots.release()
-            raise
+            conn.ping()
+            return True
+        except (pymysql.MySQLError, OSError):
+            return False
 
-    def release(self, conn: pymysql.Connection[Any], reusable: bool) -> None:
-        if reusable and not self._closed and conn.open:
-            self._idle.put((conn, time.monotonic()))
-        else:
-            _close_quietly(conn)
-        self._slots.release()
+    def reusable(self, conn: pymysql.Connection[Any]) -> bool:
+        return bool(conn.open)
 
-    def close(self) -> None:
-        self._closed = True
-        while True:
-            try:
-                conn, _ = self._idle.get_nowait()
-            except queue.Empty:
-                return
-            _close_quietly(conn)
+    def close(self, conn: pymysql.Connection[Any]) -> None:
+        _close_quietly(conn)
 
 
 def _close_quietly(conn: pymysql.Connection[Any]) -> None:
@@ -356,20 +318,18 @@ class MysqlDatabase(Database):
         super().__init__(name, params.public_url(), description, limits)
         self.params = params
         self.timeout = timeout
-        self._pool = _Pool(params, pool_size, timeout)
-        self._schema: DatabaseSchema | None = None
-        self._fingerprint: tuple[Any, ...] | None = None
-        self._checked_at = 0.0
-        self._schema_lock = threading.Lock()
+        self._connections = _MysqlConnections(params, timeout)
+        self._pool = Pool(params.address, pool_size, timeout, self._connections)
+        self._schema = SchemaCache(self._read_fingerprint, self._read_schema)
 
     @property
     def flavour(self) -> Flavour | None:
         """`mariadb`, `mysql` or `tidb` once a connection has been made, else None."""
-        return self._pool.flavour
+        return self._connections.flavour
 
     @property
     def server_version(self) -> str:
-        return self._pool.version
+        return self._connections.version
 
     # -- running statements -------------------------------------------------------------------
 
@@ -477,16 +437,7 @@ class MysqlDatabase(Database):
     # -- schema -------------------------------------------------------------------------------
 
     def schema(self) -> DatabaseSchema:
-        with self._schema_lock:
-            now = time.monotonic()
-            if self._schema is not None and now - self._checked_at < SCHEMA_CHECK_SECONDS:
-                return self._schema
-            fingerprint = self._read_fingerprint()
-            self._checked_at = time.monotonic()
-            if self._schema is None or fingerprint != self._fingerprint:
-                self._schema = self._read_schema()
-                self._fingerprint = fingerprint
-            return self._schema
+        return self._schema.get()
 
     def _read_fingerprint(self) -> tuple[Any, ...]:
         """A cheap summary that changes when tables are created, altered, dropped or written."""

@@ -22,10 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import queue
 import re
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,15 +46,12 @@ from .base import (
     Table,
     fetch_bounded,
 )
+from .pooled import Pool, SchemaCache
 
 log = logging.getLogger(__name__)
 
 #: Tables estimated below this many rows are counted exactly; larger ones keep `reltuples`.
 EXACT_COUNT_BELOW = 1_000_000
-#: Seconds between two checks of the schema fingerprint.
-SCHEMA_CHECK_SECONDS = 5.0
-#: A pooled connection idle longer than this is pinged before it is used again.
-PING_AFTER_SECONDS = 1.0
 
 #: Statements a server-side cursor can hold; others (EXPLAIN, SHOW) run on a plain cursor.
 _CURSOR_VERBS = re.compile(
@@ -197,19 +191,14 @@ def connect(params: PostgresParams, *, database: str | None = None) -> psycopg.C
         raise connection_error(exc, params) from exc
 
 
-class _Pool:
-    """Up to `size` connections, handed out one per statement and kept open between them."""
+class _PostgresConnections:
+    """How the pool opens PostgreSQL connections: every transaction read-only."""
 
-    def __init__(self, params: PostgresParams, size: int, timeout: float) -> None:
+    def __init__(self, params: PostgresParams) -> None:
         self.params = params
-        self.size = max(1, size)
-        self.timeout = timeout
         self.version = ""
-        self._idle: queue.LifoQueue[tuple[psycopg.Connection[Any], float]] = queue.LifoQueue()
-        self._slots = threading.BoundedSemaphore(self.size)
-        self._closed = False
 
-    def _open(self) -> psycopg.Connection[Any]:
+    def open(self) -> psycopg.Connection[Any]:
         conn = connect(self.params)
         try:
             # Read-only by default: a transaction begun behind our back is read-only too.
@@ -222,52 +211,21 @@ class _Pool:
         self.version = conn.info.parameter_status("server_version") or ""
         return conn
 
-    def acquire(self) -> tuple[psycopg.Connection[Any], bool]:
-        """A live connection and whether it came from the pool (it may have gone stale)."""
-        if self._closed:
-            raise DatabaseUnavailable(f"The connection pool to {self.params.address} is closed.")
-        if not self._slots.acquire(timeout=self.timeout):
-            raise QueryFailed(
-                f"All {self.size} connections to {self.params.address} stayed busy for "
-                f"{self.timeout:g} s; try again, or raise NLSQL_POOL_SIZE.",
-                pool_size=self.size,
-            )
+    def alive(self, conn: psycopg.Connection[Any]) -> bool:
+        if conn.closed:
+            return False
         try:
-            while True:
-                try:
-                    conn, since = self._idle.get_nowait()
-                except queue.Empty:
-                    return self._open(), False
-                if conn.closed:
-                    continue
-                if time.monotonic() - since < PING_AFTER_SECONDS:
-                    return conn, True
-                try:
-                    conn.execute("SELECT 1")
-                    conn.rollback()
-                    return conn, True
-                except psycopg.Error:
-                    _close_quietly(conn)
-        except BaseException:
-            self._slots.release()
-            raise
+            conn.execute("SELECT 1")
+            conn.rollback()
+            return True
+        except psycopg.Error:
+            return False
 
-    def release(self, conn: psycopg.Connection[Any], reusable: bool) -> None:
-        idle = conn.info.transaction_status == TransactionStatus.IDLE
-        if reusable and idle and not self._closed and not conn.closed:
-            self._idle.put((conn, time.monotonic()))
-        else:
-            _close_quietly(conn)
-        self._slots.release()
+    def reusable(self, conn: psycopg.Connection[Any]) -> bool:
+        return not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE
 
-    def close(self) -> None:
-        self._closed = True
-        while True:
-            try:
-                conn, _ = self._idle.get_nowait()
-            except queue.Empty:
-                return
-            _close_quietly(conn)
+    def close(self, conn: psycopg.Connection[Any]) -> None:
+        _close_quietly(conn)
 
 
 def _close_quietly(conn: psycopg.Connection[Any]) -> None:
@@ -376,15 +334,15 @@ class PostgresDatabase(Database):
         super().__init__(name, params.public_url(), description, limits)
         self.params = params
         self.timeout = timeout
-        self._pool = _Pool(params, pool_size, timeout)
-        self._schema: DatabaseSchema | None = None
-        self._fingerprint: tuple[Any, ...] | None = None
-        self._checked_at = 0.0
-        self._schema_lock = threading.Lock()
+        self._connections = _PostgresConnections(params)
+        self._pool = Pool(params.address, pool_size, timeout, self._connections)
+        self._schema = SchemaCache(
+            lambda: tuple(self._run(_FINGERPRINT, 1).rows[0]), self._read_schema
+        )
 
     @property
     def server_version(self) -> str:
-        return self._pool.version
+        return self._connections.version
 
     # -- running statements -------------------------------------------------------------------
 
@@ -476,16 +434,7 @@ class PostgresDatabase(Database):
     # -- schema -------------------------------------------------------------------------------
 
     def schema(self) -> DatabaseSchema:
-        with self._schema_lock:
-            now = time.monotonic()
-            if self._schema is not None and now - self._checked_at < SCHEMA_CHECK_SECONDS:
-                return self._schema
-            fingerprint = tuple(self._run(_FINGERPRINT, 1).rows[0])
-            self._checked_at = time.monotonic()
-            if self._schema is None or fingerprint != self._fingerprint:
-                self._schema = self._read_schema()
-                self._fingerprint = fingerprint
-            return self._schema
+        return self._schema.get()
 
     def _read_schema(self) -> DatabaseSchema:
         big = 10**9

@@ -29,19 +29,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from benchmarks.head_of_line import free_port, make_database
+from benchmarks.head_of_line import make_database
+from benchmarks.transport import serving
 
 #: (kind, receiving): kind `process` or `kernel`; receiving `pandas`, `arrow` or `json`.
 CONTENDERS = tuple(
@@ -135,43 +132,18 @@ def process_trial(contender: str, target: str, rows: int) -> dict[str, Any]:
     return figures
 
 
-@contextmanager
 def server(config: Path, rows: int, log: Path) -> Any:
-    """A fresh `nlsql serve` on a free port: (its URL, its pid)."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "NLSQL_DATABASES": str(config),
-        "NLSQL_SAMPLES": "false",
-        "NLSQL_ROW_LIMIT": str(rows),
-        "NLSQL_MAX_RESULT_BYTES": str(1 << 30),
-        "NLSQL_QUERY_TIMEOUT": "300",
-    }
-    command = [sys.executable, "-m", "nlsql_server", "serve", "--port", str(port)]
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [*command, "--log-level", "warning"], env=env, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=0.5, trust_env=False).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the server did not start; see {log}")
-            time.sleep(0.05)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """A fresh `nlsql serve` on a free port serving `config`: (its URL, its pid)."""
+    return serving(
+        log,
+        {
+            "NLSQL_DATABASES": str(config),
+            "NLSQL_SAMPLES": "false",
+            "NLSQL_ROW_LIMIT": str(rows),
+            "NLSQL_MAX_RESULT_BYTES": str(1 << 30),
+            "NLSQL_QUERY_TIMEOUT": "300",
+        },
+    )
 
 
 def peak_mb(pid: int) -> float:

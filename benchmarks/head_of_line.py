@@ -20,11 +20,8 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,9 +30,10 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+
+from benchmarks.transport import serving
 
 SLOW_SQL = (
     "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000000000000) "
@@ -61,50 +59,17 @@ def make_database(directory: Path, rows: int) -> Path:
     return config
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @asynccontextmanager
 async def server(config: Path, rows: int, log: Path) -> AsyncIterator[str]:
-    """A fresh `nlsql serve` on a free port; stopped (SIGTERM, then kill) on the way out."""
-    port = free_port()
+    """A fresh `nlsql serve` on a free port serving `config`: its WebSocket URL."""
     env = {
-        **os.environ,
         "NLSQL_DATABASES": str(config),
         "NLSQL_SAMPLES": "false",
         "NLSQL_QUERY_TIMEOUT": "20",  # the slow queries end by their time limit
         "NLSQL_ROW_LIMIT": str(rows),
-        "NLSQL_ENGINE": "offline",
     }
-    command = [sys.executable, "-m", "nlsql_server", "serve", "--port", str(port)]
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [*command, "--log-level", "warning"], env=env, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        async with httpx.AsyncClient(trust_env=False) as http:
-            while True:
-                try:
-                    if (await http.get(url + "/health", timeout=0.5)).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the server did not start; see {log}")
-                await asyncio.sleep(0.02)
+    with serving(log, env) as (url, _):  # its start blocks the loop: nothing else runs yet
         yield url.replace("http://", "ws://") + "/ws"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 class Client:

@@ -21,7 +21,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -43,13 +44,37 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def spawn(port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "NLSQL_ENGINE": os.environ.get("NLSQL_ENGINE", "offline")}
+def spawn(port: int, log: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """`nlsql serve` on `port` (offline engine unless told), output to `log`; `env` adds to
+    the environment (`NLSQL_*` settings)."""
+    merged = {**os.environ, "NLSQL_ENGINE": os.environ.get("NLSQL_ENGINE", "offline")}
     command = [sys.executable, "-m", "nlsql_server", "serve", "--port", str(port)]
     with log.open("ab") as out:
         return subprocess.Popen(
-            [*command, "--log-level", "warning"], env=env, stdout=out, stderr=out
+            [*command, "--log-level", "warning"],
+            env=merged | dict(env or {}),
+            stdout=out,
+            stderr=out,
         )
+
+
+@contextmanager
+def serving(log: Path, env: Mapping[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """A fresh `nlsql serve` on a free port, healthy: (its URL, its pid); stopped (SIGTERM,
+    then kill) on the way out."""
+    port = free_port()
+    process = spawn(port, log, env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, process)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def health(url: str) -> bool:

@@ -95,6 +95,10 @@ class ServerProcess:
             return "(no log)"
 
     def __enter__(self) -> ServerProcess:
+        """Start it, unless `with server.start():` did already (a second start would leave the
+        first process running after the block)."""
+        if self.process is not None and self.process.poll() is None:
+            return self
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -170,7 +170,7 @@ def test_a_public_server_does_not_tell_clients_where_its_files_are(data_dir: Pat
 
     public = ServerProcess(args=("--host", "0.0.0.0", "--token", "t0ken"))
     local = ServerProcess()
-    with public.start(), local.start():
+    with public, local:
         seen = {}
         for name, server, headers in (
             ("public", public, {"authorization": "Bearer t0ken"}),

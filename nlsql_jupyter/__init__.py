@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from nlsql_jupyter.client import ClientConfig, HybridClient
     from nlsql_jupyter.exceptions import NlsqlError
     from nlsql_jupyter.picker import DatabasePicker
+    from nlsql_jupyter.replays import Stale
 
 __all__ = [
     "Answer",
@@ -39,6 +40,7 @@ __all__ = [
     "connect",
     "load_ipython_extension",
     "picker",
+    "replay",
     "unload_ipython_extension",
 ]
 
@@ -67,6 +69,28 @@ def ask(
     from nlsql_jupyter.runtime import get_runtime
 
     return get_runtime().ask(question, database=database, limit=limit, frames=frames)
+
+
+def replay(
+    answer: Answer | Mapping[str, Any], database: str | None = None
+) -> Answer | Declined | Stale:
+    """Run `answer`'s SQL again with no engine: an `Answer`, or the provenance a notebook saved
+    with it (an output's `metadata["nlsql"]`, or that whole metadata).
+
+    The result is an `Answer` with engine `replay` and identical rows when the data has not
+    changed; a `Stale` (what changed, no rows) when a table or column the SQL reads changed;
+    a saved decline stays a `Declined`.
+    """
+    from collections.abc import Mapping
+
+    from nlsql_jupyter.replays import replay as run_again
+    from nlsql_jupyter.runtime import get_runtime
+
+    if isinstance(answer, Mapping):
+        saved = dict(answer.get("nlsql", answer))
+    else:
+        saved = answer.provenance()
+    return run_again(get_runtime(), saved, database=database)
 
 
 def picker() -> DatabasePicker:
@@ -107,7 +131,7 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
     from nlsql_jupyter.magics import AskMagics
 
     manager = ipython.magics_manager
-    for kind, names in (("cell", ("ask",)), ("line", ("ask", "nlsql"))):
+    for kind, names in (("cell", ("ask", "nlsql")), ("line", ("ask", "nlsql"))):
         for name in names:
             manager.magics[kind].pop(name, None)
     manager.registry.pop(AskMagics.__name__, None)

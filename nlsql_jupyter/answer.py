@@ -68,6 +68,11 @@ class Answer:
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: The row limit it was asked with (None: the server's), so a replay asks the same.
+    limit: int | None = None
+    #: A replay's saved provenance (`metadata["nlsql"]` of the answer it re-ran), kept as its
+    #: own so that it replays again next time; None for an answer from an engine.
+    replay_of: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     #: How it shows itself in a notebook (`show_answer`'s options: chart, display_rows,
     #: static_chart); the magic sets them from its configuration.
     view: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -103,14 +108,30 @@ class Answer:
         )
 
     def provenance(self) -> dict[str, Any]:
-        """Where this answer came from, saved as each output's metadata (`metadata["nlsql"]`)."""
+        """Where this answer came from, saved as each output's metadata (`metadata["nlsql"]`):
+        enough to replay it with no engine (`nlsql_jupyter.replays`) and to tell whether the
+        tables it read changed since (`schema_tables`: each table's `"column TYPE"` list).
+
+        A replay keeps the metadata it was replayed from, with `engine: "replay"`, the engine
+        that wrote the SQL as `original_engine` and the replay's time as `replayed_at`."""
+        if self.replay_of is not None:
+            original = self.replay_of.get("original_engine") or self.replay_of.get("engine")
+            return self.replay_of | {
+                "engine": "replay",
+                "original_engine": original,
+                "replayed_at": self.answered_at,
+            }
+        chart = {k: v for k, v in (self.chart_info or {}).items() if k != "value"}
         return {
             "question": self.question,
             "database": self.database,
             "engine": self.engine,
             "sql": self.sql,
+            "explanation": self.explanation,
+            "limit": self.limit,
+            "chart": chart or None,
             "schema_fingerprint": self.schema.get("fingerprint"),
-            "schema_tables": sorted(self.schema.get("tables") or ()),
+            "schema_tables": dict(self.schema.get("tables") or {}),
             "server_version": self.server_version,
             "answered_at": self.answered_at,
         }

@@ -24,6 +24,7 @@ from nlsql_jupyter.table import TableView
 
 if TYPE_CHECKING:
     from nlsql_jupyter.answer import Answer, Declined
+    from nlsql_jupyter.replays import Stale
     from nlsql_jupyter.session import Turn
 
 __all__ = [
@@ -306,6 +307,8 @@ def show_answer(
     """
     metadata = {"nlsql": answer.provenance()}
     spec = answer.chart_spec() if chart and answer.executed else None
+    if answer.replay_of is not None:
+        display(Note(replay_note(metadata["nlsql"])), metadata=metadata)
     if sql:
         display(SqlView(answer.sql, answer.explanation), metadata=metadata)
     if not answer.executed:
@@ -393,6 +396,40 @@ def declined_bundle(declined: Declined) -> tuple[Bundle, dict[str, Any]]:
         }
     }
     return {"text/plain": "\n".join(lines), "text/html": body}, metadata
+
+
+def replay_note(saved: dict[str, Any]) -> str:
+    """The line over a replayed answer: what ran, written by whom and when."""
+    engine = saved.get("original_engine") or "an"
+    return (
+        f"Replayed: the saved SQL ({engine} engine, {saved.get('answered_at') or 'earlier'}) ran "
+        f"again on {saved.get('database')}, whose tables it reads are unchanged; no engine asked."
+    )
+
+
+def stale_bundle(stale: Stale) -> tuple[Bundle, dict[str, Any]]:
+    """A saved answer not replayed: which tables and columns changed, how to ask again."""
+    tips = [
+        "Ask again: `_.ask_again()`, or run the cell without --replay (NLSQL_REPLAY unset); "
+        "an engine then writes SQL for the tables as they are now.",
+        "The saved SQL stays in `_.sql` and in this output's metadata.",
+    ]
+    lines = [
+        "Not replayed: the schema changed since this answer was written; its SQL did not run.",
+        *[f"• {change}" for change in stale.changes],
+        *tips,
+    ]
+    changes = "".join(f"<li><code>{html.escape(c)}</code></li>" for c in stale.changes)
+    body = (
+        f'<div style="{_FONT};border-left:3px solid #b91c1c;padding:4px 10px">'
+        f'<div><span style="color:#b91c1c;font-weight:600">Not replayed</span> — the schema '
+        f"changed since this answer was written ({html.escape(str(stale.saved.get('answered_at')))}"
+        f"); its SQL did not run.</div>"
+        f'<ul style="margin:4px 0 0 0;padding-left:18px">{changes}</ul>'
+        + "".join(f'<div style="{_MUTED}">{html.escape(tip)}</div>' for tip in tips)
+        + "</div>"
+    )
+    return {"text/plain": "\n".join(lines), "text/html": body}, {"nlsql": stale.provenance()}
 
 
 def show_databases(databases: Sequence[dict[str, Any]], active: str | None = None) -> None:

@@ -14,6 +14,7 @@ unanswerable question does not stop "Run All" (`%config AskMagics.strict = True`
 from __future__ import annotations
 
 import os
+import re
 import string
 import sys
 import warnings
@@ -22,14 +23,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import (
     MagicArgumentParser,
     argument,
     magic_arguments,
     parse_argstring,
 )
-from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, observe
+from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, default, observe
 
 from nlsql_jupyter.answer import Answer, Declined
 from nlsql_jupyter.display import (
@@ -42,6 +43,14 @@ from nlsql_jupyter.display import (
     transport_summary,
 )
 from nlsql_jupyter.exceptions import CannotAnswer, EmptyQuestion, NlsqlError, Unauthorized
+from nlsql_jupyter.replays import (
+    Stale,
+    frozen_cell,
+    notebook_path,
+    replay,
+    replay_from_env,
+    saved_answer,
+)
 from nlsql_jupyter.runtime import Runtime, get_runtime
 
 __all__ = ["AskMagics", "AskRequest", "expand_variables"]
@@ -197,6 +206,20 @@ class AskMagics(Magics):
         allow_none=True,
         help="Server to use (default: $NLSQL_SERVER_URL, else the bundled server).",
     ).tag(config=True)
+    replay = Bool(
+        help="Replay every `%%ask` cell from the answer saved in the notebook (its SQL runs "
+        "again, no engine is asked), as `%%ask --replay` does (default: $NLSQL_REPLAY).",
+    ).tag(config=True)
+    notebook = Unicode(
+        None,
+        allow_none=True,
+        help="The saved notebook replays read answers from (default: $NLSQL_NOTEBOOK, else the "
+        "notebook Jupyter started this kernel for).",
+    ).tag(config=True)
+
+    @default("replay")
+    def _replay_default(self) -> bool:
+        return replay_from_env()
 
     def __init__(self, shell: Any = None, runtime: Runtime | None = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -283,6 +306,18 @@ class AskMagics(Magics):
     @argument("--sql", action="store_true", help="Only show the generated SQL; do not run it.")
     @argument("--limit", type=int, metavar="N", help="Return at most N rows.")
     @argument(
+        "--replay",
+        action="store_true",
+        help="Run the SQL saved with this cell's answer in the notebook again, with no engine "
+        "(refused, saying what changed, when the tables it reads changed).",
+    )
+    @argument(
+        "--freeze",
+        action="store_true",
+        help="Replace this cell by a `%%nlsql sql` cell running the same SQL (the saved "
+        "answer's, else a new one's), the question kept as a comment.",
+    )
+    @argument(
         "--engine",
         choices=ENGINES,
         help="Engine that writes the SQL: auto (offline when confident, else the LLM), "
@@ -290,7 +325,7 @@ class AskMagics(Magics):
     )
     @argument("-h", "--help", action="help", help="Show this usage.")
     @argument("words", nargs="*", metavar="QUESTION", help="The question, in the line form.")
-    def ask_cell(self, line: str, cell: str | None = None) -> Answer | Declined | None:
+    def ask_cell(self, line: str, cell: str | None = None) -> Answer | Declined | Stale | None:
         """Answer the question in the cell body (or on the line, `%ask ...`): show the SQL,
         the data and a chart.
 
@@ -312,6 +347,13 @@ class AskMagics(Magics):
         if frames is None:
             self._frames_in_use = ()
             self._switch_database(request.database or self._pending_database)
+        if args.replay or args.freeze or self.replay:
+            saved = self._saved_answer(line, cell or "", request, args.replay)
+            if saved is not None:
+                replayed = self._replay(saved, request, frames)
+                if args.freeze:
+                    self._freeze(replayed, request)
+                return replayed
         progress = ProgressView(request.question, visible=self.progress)
         chart = request.chart or (None if self.chart else "none")
         try:
@@ -336,16 +378,75 @@ class AskMagics(Magics):
             progress.fail(exc)
             raise
         progress.finish(answer)
-        answer = replace(
-            answer,
-            view={
-                "chart": chart != "none",
-                "display_rows": self.display_rows,
-                "static_chart": self.static_charts,
-            },
-        )
+        answer = replace(answer, view=self._view(chart))
+        if args.freeze:
+            self._freeze(answer, request)
         self._store(request.out, answer)
         return answer
+
+    def _view(self, chart: str | None) -> dict[str, Any]:
+        """How an answer shows itself (`show_answer`'s options) under this configuration."""
+        return {
+            "chart": chart != "none",
+            "display_rows": self.display_rows,
+            "static_chart": self.static_charts,
+        }
+
+    def _saved_answer(
+        self, line: str, body: str, request: AskRequest, required: bool
+    ) -> dict[str, Any] | None:
+        """This cell's answer as the saved notebook holds it (None: ask an engine). `required`
+        (`--replay`): a cell with none is an error; with `AskMagics.replay` it is asked."""
+        namespace = self.shell.user_ns if self.shell is not None else None
+        path = notebook_path(self.notebook, namespace)
+        replaying = required or self.replay
+        if path is None or not path.is_file():
+            if not replaying:
+                return None
+            where = f"there is no notebook at {path}" if path else "no notebook is known"
+            raise UsageError(
+                f"cannot replay: {where}. Name the saved notebook with "
+                "`%config AskMagics.notebook = 'analysis.ipynb'` (or NLSQL_NOTEBOOK)."
+            )
+        saved = saved_answer(path, line, body, request.question)
+        if saved is None and required:
+            raise UsageError(
+                f"cannot replay: {path.name} holds no saved answer for this cell (run it once "
+                "without --replay and save the notebook)."
+            )
+        if saved is None and replaying:
+            print(f"No saved answer for this cell in {path.name}: asking.", file=sys.stderr)
+        return saved
+
+    def _replay(
+        self, saved: dict[str, Any], request: AskRequest, frames: dict[str, Any] | None
+    ) -> Answer | Declined | Stale:
+        """The saved answer's SQL run again (no engine), shown like an answer."""
+        outcome = replay(
+            self.runtime,
+            saved,
+            database=request.database,
+            limit=request.limit,
+            execute=not request.sql_only,
+            frames=frames,
+        )
+        if isinstance(outcome, Answer):
+            chart = request.chart or (None if self.chart else "none")
+            outcome = replace(outcome, view=self._view(chart))
+        self._store(request.out, outcome)
+        return outcome
+
+    def _freeze(self, outcome: Answer | Declined | Stale, request: AskRequest) -> None:
+        """Replace the cell by `%%nlsql sql` running the answer's SQL (jupyter-ai's `-f code`
+        way: `set_next_input(..., replace=True)`); said in the output too, for front ends
+        that do not replace cells (nbclient, nbconvert)."""
+        if not isinstance(outcome, Answer) or request.frames or self._frames_in_use:
+            print("Not frozen: only an answer from a database can be frozen.", file=sys.stderr)
+            return
+        text = frozen_cell(outcome.provenance(), request.database)
+        if self.shell is not None:
+            self.shell.set_next_input(text, replace=True)
+        print(f"Frozen: this cell is now\n{text}")
 
     def _switch_database(self, database: str | None) -> None:
         """`--db` (or `AskMagics.database`) acts like `%nlsql use`: the choice stays."""
@@ -359,9 +460,9 @@ class AskMagics(Magics):
 
     # -- %nlsql ------------------------------------------------------------------------------
 
-    @line_magic
-    def nlsql(self, line: str) -> Any:
-        """Manage the connection and the session.
+    @line_cell_magic
+    def nlsql(self, line: str, cell: str | None = None) -> Any:
+        """Manage the connection and the session; run SQL.
 
         %nlsql databases        the databases the server offers
         %nlsql use NAME|PATH    ask NAME (or a SQLite file) from now on (this session)
@@ -373,13 +474,45 @@ class AskMagics(Magics):
         %nlsql connect [URL] [--token T]
                                 use the server at URL (no URL: the default server)
         %nlsql history          the questions asked in this session
+        %nlsql sql [--db NAME] [--limit N] [--out VAR] STATEMENT
+                                run one read-only statement (no engine); in the cell form
+                                `%%nlsql sql --db NAME` the cell body is the statement
         """
+        command, _, rest = line.strip().partition(" ")
+        if command == "sql":
+            return self._sql(rest, cell)
+        if cell is not None and cell.strip():
+            raise UsageError("only `%%nlsql sql` takes a cell body (the SQL)")
         try:
             args = _nlsql_parser().parse_argstring(line)
         except SystemExit:  # --help printed its text
             return None
         handler = getattr(self, f"_handle_{args.command}")
         return handler(args)
+
+    def _sql(self, line: str, cell: str | None) -> Answer | None:
+        """`%nlsql sql`: the statement's rows and chart, like an answer, with no engine; its
+        first `--` comment is taken as the question (what a frozen `%%ask` cell keeps)."""
+        options, statement = (line, cell) if cell is not None else _split_sql_line(line)
+        try:
+            args = _sql_parser().parse_argstring(options)
+        except SystemExit:
+            return None
+        statement = statement.strip()
+        if not statement:
+            raise UsageError("no SQL to run: `%nlsql sql SELECT ...` or a `%%nlsql sql` cell")
+        if args.out is not None and not args.out.isidentifier():
+            raise UsageError(f"--out needs a Python variable name, not {args.out!r}")
+        database = self._database(args.db)
+        comment = re.match(r"\s*--\s*(.*)", statement)
+        question = comment.group(1).strip() if comment else ""
+        result = self.runtime.run_sql(statement, database, args.limit)
+        from nlsql_jupyter.replays import sql_answer
+
+        answer = sql_answer(result, statement, database, question, chart=self.chart)
+        answer = replace(answer, limit=args.limit, view=self._view(None if self.chart else "none"))
+        self._store(args.out, answer)
+        return answer
 
     def _handle_databases(self, args: Any) -> None:
         show_databases(self.runtime.databases(), active=self.runtime.status()["database"])
@@ -482,7 +615,27 @@ def _nlsql_parser() -> MagicArgumentParser:
     connect.add_argument("url", metavar="URL", nargs="?")
     connect.add_argument("--token", metavar="T", help="sent as Authorization: Bearer T")
     commands.add_parser("history", help="questions asked in this session")
+    commands.add_parser("sql", help="run one read-only statement (`%%nlsql sql`: the cell's)")
     return parser
+
+
+def _sql_parser() -> MagicArgumentParser:
+    parser = MagicArgumentParser(prog="%nlsql sql", description="Run one read-only statement.")
+    parser.add_argument("--db", metavar="NAME", help="the database (default: the session's)")
+    parser.add_argument("--limit", type=int, metavar="N", help="return at most N rows")
+    parser.add_argument("--out", metavar="VAR", help="also store the Answer in this variable")
+    return parser
+
+
+#: `%nlsql sql`'s options (each with a value) before the statement on the same line.
+_SQL_OPTIONS = re.compile(r"^\s*((?:--?[\w-]+(?:=|\s+)(?:\"[^\"]*\"|'[^']*'|\S+)\s+)*)(.*)$", re.S)
+
+
+def _split_sql_line(line: str) -> tuple[str, str]:
+    """`--db retail SELECT 1` → (`--db retail`, `SELECT 1`); quotes in the SQL are kept."""
+    match = _SQL_OPTIONS.match(line)
+    assert match is not None  # the pattern matches any text
+    return match.group(1), match.group(2)
 
 
 def _is_frame(value: Any) -> bool:

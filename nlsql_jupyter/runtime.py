@@ -184,7 +184,7 @@ class Runtime:
             from nlsql_jupyter import frames as local
 
             result = local.answered(result, frames, limit, chart)
-        answer = Answer.from_result(result, executed=execute)
+        answer = replace(Answer.from_result(result, executed=execute), limit=limit)
         session.record(answer)
         if session.database is not None:
             self.state.database = session.database
@@ -240,6 +240,18 @@ class Runtime:
                 values[column["name"]] = self.sample_values(database, name, column["name"], samples)
         described["samples"] = values
         return described
+
+    def run_sql(self, sql: str, database: str, limit: int | None = None) -> dict[str, Any]:
+        """`sql.run`: one read-only statement's rows and their kinds (no engine)."""
+        params: dict[str, Any] = {"database": self.resolve_database(database), "sql": sql}
+        if limit is not None:
+            params["limit"] = limit
+        return dict(self.client.call(protocol.SQL_RUN, params))
+
+    def provenance(self, sql: str, database: str) -> dict[str, Any]:
+        """`schema.provenance`: the tables `sql` reads as they are now, with their fingerprint."""
+        params = {"database": self.resolve_database(database), "sql": sql}
+        return dict(self.client.call(protocol.SCHEMA_PROVENANCE, params))
 
     def sample_values(self, database: str, table: str, column: str, limit: int = 5) -> list[Any]:
         """The most frequent values of one column (the MCP `sample_values` tool)."""

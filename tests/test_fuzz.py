@@ -85,6 +85,7 @@ METHODS = (
     protocol.SESSION_GET,
     protocol.SCHEMA_TABLES,
     protocol.SCHEMA_DESCRIBE,
+    protocol.SCHEMA_PROVENANCE,
     protocol.SQL_RUN,
     protocol.ASK,
     protocol.TOOLS_LIST,
@@ -454,6 +455,7 @@ GOOD_PARAMS: dict[str, dict[str, Any]] = {
     protocol.SCHEMA_TABLES: {"database": "retail"},
     protocol.SCHEMA_DESCRIBE: {"database": "retail", "table": "customers"},
     protocol.SQL_RUN: {"database": "retail", "sql": "SELECT 1", "limit": 5},
+    protocol.SCHEMA_PROVENANCE: {"database": "retail", "sql": "SELECT 1"},
     protocol.ASK: {
         "question": "how many orders",
         "database": "retail",

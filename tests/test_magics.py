@@ -457,5 +457,6 @@ def test_public_api(ip):
         "connect",
         "load_ipython_extension",
         "picker",
+        "replay",
         "unload_ipython_extension",
     ]

@@ -235,6 +235,7 @@ def test_every_methods_real_result_validates_against_its_model(server):
         ("schema.tables", {"database": "retail"}),
         ("schema.describe", {"database": "retail", "table": "orders"}),
         ("sql.run", RUN | {"limit": 3}),
+        ("schema.provenance", RUN),
         ("tools.list", None),
         ("tools.call", {"name": "list_databases"}),
         ("tools.call", {"name": "no_such_tool", "arguments": {}}),

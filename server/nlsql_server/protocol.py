@@ -27,6 +27,7 @@ SESSION_USE: Final = "session.use"
 SESSION_GET: Final = "session.get"
 SCHEMA_TABLES: Final = "schema.tables"
 SCHEMA_DESCRIBE: Final = "schema.describe"
+SCHEMA_PROVENANCE: Final = "schema.provenance"
 SQL_RUN: Final = "sql.run"
 ASK: Final = "ask"
 TOOLS_LIST: Final = "tools.list"
@@ -166,9 +167,12 @@ class TableParams(DatabaseParams):
     """A table of that database (case-insensitive)."""
 
 
-class SqlRunParams(DatabaseParams):
+class SqlParams(DatabaseParams):
     sql: Text
     """One read-only statement in the database's dialect."""
+
+
+class SqlRunParams(SqlParams):
     limit: PositiveInt | None = None
     """Rows to return at most (capped by the server's `NLSQL_ROW_LIMIT`)."""
     arrow: bool = False
@@ -505,6 +509,12 @@ METHODS: Final[dict[str, Method]] = {
     SESSION_GET: Method(SessionParams, SessionState, "A session with its history."),
     SCHEMA_TABLES: Method(DatabaseParams, list[TableInfo], "The tables of a database."),
     SCHEMA_DESCRIBE: Method(TableParams, TableInfo, "One table."),
+    SCHEMA_PROVENANCE: Method(
+        SqlParams,
+        SchemaProvenance,
+        "The tables an SQL reads as they are now (compare with an answer's `schema`); runs "
+        "nothing.",
+    ),
     SQL_RUN: Method(SqlRunParams, Rows, "Run one read-only statement."),
     ASK: Method(AskParams, AskResult, "Answer a question in plain English."),
     TOOLS_LIST: Method(NoParams, list[ToolInfo], "The MCP tools."),

@@ -79,6 +79,12 @@ async def _schema_describe(
     return await tools.get_table_schema(services, params.database, params.table)
 
 
+async def _schema_provenance(
+    services: Services, params: protocol.SqlParams, rid: Id, notify: Notify
+) -> Any:
+    return await tools.provenance(services, params.database, params.sql)
+
+
 async def _tools_list(
     services: Services, params: protocol.NoParams, rid: Id, notify: Notify
 ) -> Any:
@@ -144,6 +150,7 @@ HANDLERS: dict[str, Handler] = {
     protocol.SESSION_GET: _session_get,
     protocol.SCHEMA_TABLES: _schema_tables,
     protocol.SCHEMA_DESCRIBE: _schema_describe,
+    protocol.SCHEMA_PROVENANCE: _schema_provenance,
     protocol.SQL_RUN: _sql_run,
     protocol.ASK: _ask,
     protocol.TOOLS_LIST: _tools_list,

@@ -18,6 +18,7 @@ from . import workers
 from .agents import data, viz
 from .databases.urls import without_directories
 from .exceptions import UnknownTable
+from .provenance import schema_provenance
 
 if TYPE_CHECKING:
     from .services import Services
@@ -69,6 +70,14 @@ async def get_table_schema(services: Services, database: str, table: str) -> dic
             table=table,
         )
     return found.to_dict()
+
+
+async def provenance(services: Services, database: str, sql: str) -> dict[str, Any]:
+    """The tables `sql` reads as they are now, with their fingerprint (`schema.provenance`): a
+    replayed answer compares it with the one it was written against before running."""
+    db = await workers.run_cheap(services.registry.get, database)
+    schema = await workers.run_cheap(db.schema)
+    return schema_provenance(sql, db.dialect, schema)
 
 
 async def sample_values(

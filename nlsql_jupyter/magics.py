@@ -50,6 +50,7 @@ from nlsql_jupyter.replays import (
     replay,
     replay_from_env,
     saved_answer,
+    sql_answer,
 )
 from nlsql_jupyter.runtime import Runtime, get_runtime
 
@@ -492,7 +493,8 @@ class AskMagics(Magics):
 
     def _sql(self, line: str, cell: str | None) -> Answer | None:
         """`%nlsql sql`: the statement's rows and chart, like an answer, with no engine; its
-        first `--` comment is taken as the question (what a frozen `%%ask` cell keeps)."""
+        first `--` comment is taken as the question (what a frozen `%%ask` cell keeps). Its
+        outputs carry the provenance of an answer (fingerprint included)."""
         options, statement = (line, cell) if cell is not None else _split_sql_line(line)
         try:
             args = _sql_parser().parse_argstring(options)
@@ -507,8 +509,7 @@ class AskMagics(Magics):
         comment = re.match(r"\s*--\s*(.*)", statement)
         question = comment.group(1).strip() if comment else ""
         result = self.runtime.run_sql(statement, database, args.limit)
-        from nlsql_jupyter.replays import sql_answer
-
+        result["schema"] = self.runtime.provenance(statement, database)
         answer = sql_answer(result, statement, database, question, chart=self.chart)
         answer = replace(answer, limit=args.limit, view=self._view(None if self.chart else "none"))
         self._store(args.out, answer)

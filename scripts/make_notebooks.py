@@ -110,6 +110,40 @@ TOUR = [
         metadata={"tags": ["raises-exception"]},
     ),
     new_code_cell("%nlsql history"),
+    new_markdown_cell(
+        "## Replay and freeze\n\n"
+        "Every answer saves, with its outputs, its SQL and the columns of each table that SQL "
+        'reads (`metadata["nlsql"]`). `nl.replay(answer)` runs that SQL again with no '
+        "engine: an LLM's answer becomes deterministic and free to re-run. When a table or "
+        "column it reads has changed, it runs nothing and says what changed instead. "
+        "`%%ask --replay` replays one cell from the saved notebook, and `NLSQL_REPLAY=1` every "
+        "cell (e.g. `NLSQL_REPLAY=1 jupyter nbconvert --execute analysis.ipynb` re-runs a "
+        "saved analysis without asking any engine)."
+    ),
+    new_code_cell("%%ask --db retail --out channels\nnumber of orders by channel"),
+    new_code_cell(
+        "again = nl.replay(channels)\nprint(again.engine, again.df.equals(channels.df))\nagain"
+    ),
+    new_markdown_cell(
+        "`--freeze` turns a cell into plain SQL: JupyterLab replaces it with a `%%nlsql sql` "
+        "cell that runs the same SQL on the same database, the question kept as a comment "
+        "(run headless, as here, the new cell's text is printed). The next cell is that text."
+    ),
+    new_code_cell("%%ask --db retail --freeze\nnumber of orders by channel"),
+    new_code_cell(
+        "%%nlsql sql --db retail\n"
+        "-- number of orders by channel\n"
+        "-- (SQL written by the offline engine on 2026-12-03; frozen from %%ask)\n"
+        "SELECT\n"
+        "  orders.channel AS channel,\n"
+        "  COUNT(*) AS order_count\n"
+        "FROM orders\n"
+        "GROUP BY\n"
+        "  orders.channel\n"
+        "ORDER BY\n"
+        "  order_count DESC,\n"
+        "  channel"
+    ),
 ]
 
 

@@ -96,6 +96,18 @@ def test_tour_shows_each_kind_of_answer(executed_tour):
     assert error["ename"] == "UnknownDatabase"
 
 
+def test_tour_replays_and_freezes(executed_tour):
+    _, notebook = executed_tour
+    asked = _outputs(notebook, "%%ask --db retail --out channels")
+    replayed = _outputs(notebook, "again = nl.replay(channels)")
+    assert replayed[0]["text"] == "replay True\n"
+    assert any(o.get("data", {}).get("text/plain", "").startswith("Replayed:") for o in replayed)
+    assert _chart_marks(replayed) == _chart_marks(asked) == ["bar"]
+    frozen = "".join(o.get("text", "") for o in _outputs(notebook, "%%ask --db retail --freeze"))
+    assert "Frozen: this cell is now\n%%nlsql sql --db retail\n-- number of orders" in frozen
+    assert _chart_marks(_outputs(notebook, "%%nlsql sql --db retail")) == ["bar"]
+
+
 def test_tour_saves_the_picker_with_its_state(executed_tour):
     _, notebook = executed_tour
     [view] = [

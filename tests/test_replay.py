@@ -233,3 +233,34 @@ def test_a_notebook_answered_by_an_llm_replays_identically_with_the_llm_down(tmp
         before, after = pd.read_pickle(first / f"{n}.pkl"), pd.read_pickle(second / f"{n}.pkl")
         pd.testing.assert_frame_equal(after, before)
         assert len(after) >= 3
+
+
+def test_freeze_in_a_real_kernel_asks_the_front_end_to_replace_the_cell(data_dir):
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        client.execute_interactive("%load_ext nlsql_jupyter", timeout=60)
+        reply = client.execute_interactive(
+            "%%ask --db retail --freeze\nnumber of orders by channel", timeout=120
+        )
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert reply["content"]["status"] == "ok"
+    [payload] = reply["content"]["payload"]
+    assert payload["source"] == "set_next_input" and payload["replace"] is True
+    assert payload["text"].startswith("%%nlsql sql --db retail\n-- number of orders by channel\n")
+
+
+def test_a_from_dataframe_cell_replays_over_the_current_frame(ip, tmp_path):
+    ip.user_ns["sales"] = pd.read_csv(Path(__file__).parent.parent / "notebooks" / "sales.csv")
+    cell = "%%ask --from sales\nrevenue by region"
+    asked, captured = run(ip, cell)
+    assert isinstance(asked.result, Answer), asked.error_in_exec
+    notebook = saved_notebook(tmp_path / "frames.ipynb", [(cell, captured)])
+    ip.run_cell(f"%config AskMagics.notebook = {str(notebook)!r}")
+    replayed, _ = run(ip, "%%ask --from sales --replay\nrevenue by region")
+    assert replayed.success, replayed.error_in_exec
+    assert replayed.result.engine == "replay"
+    pd.testing.assert_frame_equal(replayed.result.df, asked.result.df)

@@ -308,7 +308,7 @@ def show_answer(
     metadata = {"nlsql": answer.provenance()}
     spec = answer.chart_spec() if chart and answer.executed else None
     if answer.replay_of is not None:
-        display(Note(replay_note(metadata["nlsql"])), metadata=metadata)
+        display(Note(replay_note(answer)), metadata=metadata)
     if sql:
         display(SqlView(answer.sql, answer.explanation), metadata=metadata)
     if not answer.executed:
@@ -398,13 +398,13 @@ def declined_bundle(declined: Declined) -> tuple[Bundle, dict[str, Any]]:
     return {"text/plain": "\n".join(lines), "text/html": body}, metadata
 
 
-def replay_note(saved: dict[str, Any]) -> str:
+def replay_note(answer: Answer) -> str:
     """The line over a replayed answer: what ran, written by whom and when."""
-    engine = saved.get("original_engine") or "an"
-    return (
-        f"Replayed: the saved SQL ({engine} engine, {saved.get('answered_at') or 'earlier'}) ran "
-        f"again on {saved.get('database')}, whose tables it reads are unchanged; no engine asked."
-    )
+    saved = answer.provenance()
+    written = f"{saved.get('original_engine')} engine, {saved.get('answered_at')}"
+    checked = ", whose tables it reads are unchanged" if answer.schema else ""
+    where = answer.database or "the DataFrames"
+    return f"Replayed: the saved SQL ({written}) ran again on {where}{checked}; no engine asked."
 
 
 def stale_bundle(stale: Stale) -> tuple[Bundle, dict[str, Any]]:

@@ -32,6 +32,7 @@ from IPython.core.magic_arguments import (
 )
 from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, default, observe
 
+from nlsql_jupyter import replays
 from nlsql_jupyter.answer import Answer, Declined
 from nlsql_jupyter.display import (
     ProgressView,
@@ -43,15 +44,7 @@ from nlsql_jupyter.display import (
     transport_summary,
 )
 from nlsql_jupyter.exceptions import CannotAnswer, EmptyQuestion, NlsqlError, Unauthorized
-from nlsql_jupyter.replays import (
-    Stale,
-    frozen_cell,
-    notebook_path,
-    replay,
-    replay_from_env,
-    saved_answer,
-    sql_answer,
-)
+from nlsql_jupyter.replays import Stale
 from nlsql_jupyter.runtime import Runtime, get_runtime
 
 __all__ = ["AskMagics", "AskRequest", "expand_variables"]
@@ -220,7 +213,7 @@ class AskMagics(Magics):
 
     @default("replay")
     def _replay_default(self) -> bool:
-        return replay_from_env()
+        return replays.replay_from_env()
 
     def __init__(self, shell: Any = None, runtime: Runtime | None = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -399,7 +392,7 @@ class AskMagics(Magics):
         """This cell's answer as the saved notebook holds it (None: ask an engine). `required`
         (`--replay`): a cell with none is an error; with `AskMagics.replay` it is asked."""
         namespace = self.shell.user_ns if self.shell is not None else None
-        path = notebook_path(self.notebook, namespace)
+        path = replays.notebook_path(self.notebook, namespace)
         replaying = required or self.replay
         if path is None or not path.is_file():
             if not replaying:
@@ -409,7 +402,7 @@ class AskMagics(Magics):
                 f"cannot replay: {where}. Name the saved notebook with "
                 "`%config AskMagics.notebook = 'analysis.ipynb'` (or NLSQL_NOTEBOOK)."
             )
-        saved = saved_answer(path, line, body, request.question)
+        saved = replays.saved_answer(path, line, body, request.question)
         if saved is None and required:
             raise UsageError(
                 f"cannot replay: {path.name} holds no saved answer for this cell (run it once "
@@ -423,7 +416,7 @@ class AskMagics(Magics):
         self, saved: dict[str, Any], request: AskRequest, frames: dict[str, Any] | None
     ) -> Answer | Declined | Stale:
         """The saved answer's SQL run again (no engine), shown like an answer."""
-        outcome = replay(
+        outcome = replays.replay(
             self.runtime,
             saved,
             database=request.database,
@@ -441,10 +434,13 @@ class AskMagics(Magics):
         """Replace the cell by `%%nlsql sql` running the answer's SQL (jupyter-ai's `-f code`
         way: `set_next_input(..., replace=True)`); said in the output too, for front ends
         that do not replace cells (nbclient, nbconvert)."""
+        if isinstance(outcome, Stale):
+            print("Not frozen: the tables its SQL reads changed.", file=sys.stderr)
+            return
         if not isinstance(outcome, Answer) or request.frames or self._frames_in_use:
             print("Not frozen: only an answer from a database can be frozen.", file=sys.stderr)
             return
-        text = frozen_cell(outcome.provenance(), request.database)
+        text = replays.frozen_cell(outcome.provenance(), request.database)
         if self.shell is not None:
             self.shell.set_next_input(text, replace=True)
         print(f"Frozen: this cell is now\n{text}")
@@ -510,7 +506,7 @@ class AskMagics(Magics):
         question = comment.group(1).strip() if comment else ""
         result = self.runtime.run_sql(statement, database, args.limit)
         result["schema"] = self.runtime.provenance(statement, database)
-        answer = sql_answer(result, statement, database, question, chart=self.chart)
+        answer = replays.sql_answer(result, statement, database, question, chart=self.chart)
         answer = replace(answer, limit=args.limit, view=self._view(None if self.chart else "none"))
         self._store(args.out, answer)
         return answer

@@ -136,6 +136,9 @@ def schema_changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[st
         if table not in before:
             changes.append(f"table {table} is new")
             continue
+        if not before[table]:  # saved before answers kept columns: names only
+            changes.append(f"table {table} changed")
+            continue
         old, new = _columns(before[table]), _columns(now[table])
         for column, kind in old.items():
             if column not in new:

@@ -117,8 +117,8 @@ TOUR = [
         "engine: an LLM's answer becomes deterministic and free to re-run. When a table or "
         "column it reads has changed, it runs nothing and says what changed instead. "
         "`%%ask --replay` replays one cell from the saved notebook, and `NLSQL_REPLAY=1` every "
-        "cell (e.g. `NLSQL_REPLAY=1 jupyter nbconvert --execute analysis.ipynb` re-runs a "
-        "saved analysis without asking any engine)."
+        "cell: `NLSQL_REPLAY=1 NLSQL_NOTEBOOK=analysis.ipynb jupyter nbconvert --execute "
+        "analysis.ipynb` re-runs a saved analysis without asking any engine."
     ),
     new_code_cell("%%ask --db retail --out channels\nnumber of orders by channel"),
     new_code_cell(

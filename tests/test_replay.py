@@ -4,6 +4,7 @@ executed by a real kernel with an LLM engine, then replayed with the LLM endpoin
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -235,22 +236,39 @@ def test_a_notebook_answered_by_an_llm_replays_identically_with_the_llm_down(tmp
         assert len(after) >= 3
 
 
-def test_freeze_in_a_real_kernel_asks_the_front_end_to_replace_the_cell(data_dir):
+def test_a_kernel_jupyter_started_replays_from_its_notebook_and_freezes(ip, tmp_path):
     from jupyter_client.manager import start_new_kernel
 
-    manager, client = start_new_kernel(kernel_name="python3")
+    cell = "%%ask --db retail\nnumber of orders by channel"
+    asked, captured = run(ip, cell)
+    assert asked.success, asked.error_in_exec
+    notebook = saved_notebook(tmp_path / "channels.ipynb", [(cell, captured)])
+    outputs: list[str] = []
+
+    def collect(message: dict[str, Any]) -> None:
+        content = message["content"]
+        outputs.append(content.get("text") or content.get("data", {}).get("text/plain", ""))
+
+    # Jupyter Server tells a kernel its notebook in JPY_SESSION_NAME (ipykernel: `__session__`)
+    manager, client = start_new_kernel(
+        kernel_name="python3", env=os.environ | {"JPY_SESSION_NAME": str(notebook)}
+    )
     try:
         client.execute_interactive("%load_ext nlsql_jupyter", timeout=60)
         reply = client.execute_interactive(
-            "%%ask --db retail --freeze\nnumber of orders by channel", timeout=120
+            "%%ask --db retail --replay --freeze\nnumber of orders by channel",
+            timeout=120,
+            output_hook=collect,
         )
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
-    assert reply["content"]["status"] == "ok"
+    assert reply["content"]["status"] == "ok", reply["content"]
+    assert any(text.startswith("Replayed: the saved SQL (offline engine") for text in outputs)
     [payload] = reply["content"]["payload"]
     assert payload["source"] == "set_next_input" and payload["replace"] is True
     assert payload["text"].startswith("%%nlsql sql --db retail\n-- number of orders by channel\n")
+    assert asked.result.sql in payload["text"]
 
 
 def test_a_from_dataframe_cell_replays_over_the_current_frame(ip, tmp_path):

@@ -504,6 +504,19 @@ def show_describe(database: str | None, table: dict[str, Any]) -> None:
     _display_wide(frame)
 
 
+def show_glossary(state: dict[str, Any]) -> None:
+    """A database's remembered meanings (its overlay) above its own glossary terms."""
+    import pandas as pd
+    from nlsql_server.glossary import term_rows
+
+    rows = term_rows(state)
+    if not rows:
+        print(f"{state.get('database')} has no glossary and no remembered meanings.")
+        return
+    print(f"Glossary of {state.get('database')}: remembered meanings first (overlay).")
+    _display_wide(pd.DataFrame(rows, columns=["source", "names", "kind", "meaning"]))
+
+
 def show_history(turns: Iterable[Turn]) -> None:
     """The questions asked from this kernel, oldest first."""
     import pandas as pd

@@ -10,6 +10,7 @@
     ├── QueryFailed                 query_failed
     ├── TooBusy                     too_busy              (this client has too many queries going)
     ├── CannotAnswer                cannot_answer         (`.understood` says what was recognised)
+    ├── NeedsClarification          needs_clarification   (`.options`: the readings to choose from)
     ├── LlmNotConfigured            llm_not_configured    (`--engine llm` with no endpoint set up)
     ├── LlmUnavailable              llm_unavailable       (the model timed out, refused, failed)
     ├── UnknownSession              unknown_session
@@ -52,6 +53,7 @@ __all__ = [
     "LlmUnavailable",
     "MessageRefused",
     "MethodNotFound",
+    "NeedsClarification",
     "NlsqlError",
     "ProtocolError",
     "QueryFailed",
@@ -163,6 +165,21 @@ class CannotAnswer(NlsqlError):
         return [f"Understood so far: {text}", "Try rephrasing with the table or columns you mean."]
 
 
+class NeedsClarification(NlsqlError):
+    """The question reads two or more ways: `%%ask` shows `options` as buttons."""
+
+    code = "needs_clarification"
+
+    @property
+    def options(self) -> list[dict[str, Any]]:
+        """`{label, choice}` each: `label` for a person, `choice` to send back with the question
+        (`nlsql_jupyter.ask(question, choice=...)`) or to remember (`Runtime.remember`)."""
+        return [o for o in self.data.get("options") or [] if isinstance(o, dict)]
+
+    def hints(self) -> list[str]:
+        return [f"{n}. {o.get('label')}" for n, o in enumerate(self.options, start=1)]
+
+
 def describe_understood(understood: Any) -> str:
     """What an engine recognised (the server's `understood`), as one line a person reads."""
     if not understood:
@@ -263,6 +280,7 @@ _BY_CODE: dict[str, type[NlsqlError]] = {
     ErrorCode.QUERY_FAILED: QueryFailed,
     ErrorCode.TOO_BUSY: TooBusy,
     ErrorCode.CANNOT_ANSWER: CannotAnswer,
+    ErrorCode.NEEDS_CLARIFICATION: NeedsClarification,
     ErrorCode.LLM_NOT_CONFIGURED: LlmNotConfigured,
     ErrorCode.LLM_UNAVAILABLE: LlmUnavailable,
     ErrorCode.UNAUTHORIZED: Unauthorized,

@@ -8,7 +8,8 @@ kernel's `Runtime`. Our own errors render as a short message without a traceback
 
 `%%ask` returns the `Answer`, so `_`, `Out[n]` and `--out VAR` hold it like any cell value.
 A question the engine declines returns a `Declined` that shows what was understood: one
-unanswerable question does not stop "Run All" (`%config AskMagics.strict = True` raises).
+unanswerable question does not stop "Run All" (`%config AskMagics.strict = True` raises). A
+question with two meanings returns a `Clarification`: its readings as buttons (`clarify.py`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -39,13 +40,23 @@ from nlsql_jupyter.display import (
     StatusView,
     show_databases,
     show_describe,
+    show_glossary,
     show_history,
     show_tables,
     transport_summary,
 )
-from nlsql_jupyter.exceptions import CannotAnswer, EmptyQuestion, NlsqlError, Unauthorized
+from nlsql_jupyter.exceptions import (
+    CannotAnswer,
+    EmptyQuestion,
+    NeedsClarification,
+    NlsqlError,
+    Unauthorized,
+)
 from nlsql_jupyter.replays import Stale
 from nlsql_jupyter.runtime import Runtime, get_runtime
+
+if TYPE_CHECKING:
+    from nlsql_jupyter.clarify import Clarification
 
 __all__ = ["AskMagics", "AskRequest", "expand_variables"]
 
@@ -319,7 +330,9 @@ class AskMagics(Magics):
     )
     @argument("-h", "--help", action="help", help="Show this usage.")
     @argument("words", nargs="*", metavar="QUESTION", help="The question, in the line form.")
-    def ask_cell(self, line: str, cell: str | None = None) -> Answer | Declined | Stale | None:
+    def ask_cell(
+        self, line: str, cell: str | None = None
+    ) -> Answer | Declined | Stale | Clarification | None:
         """Answer the question in the cell body (or on the line, `%ask ...`): show the SQL,
         the data and a chart.
 
@@ -350,17 +363,28 @@ class AskMagics(Magics):
                 return replayed
         progress = ProgressView(request.question, visible=self.progress)
         chart = request.chart or (None if self.chart else "none")
+        ask_options: dict[str, Any] = {
+            "limit": request.limit if request.limit is not None else self.limit,
+            "engine": request.engine or self.engine,
+            "chart": chart,
+            "execute": not request.sql_only,
+            "timeout": self.timeout,
+            "on_progress": progress.update,
+        }
         try:
-            answer = self.runtime.ask(
-                request.question,
-                limit=request.limit if request.limit is not None else self.limit,
-                engine=request.engine or self.engine,
-                chart=chart,
-                execute=not request.sql_only,
-                timeout=self.timeout,
-                on_progress=progress.update,
-                frames=frames,
-            )
+            answer = self.runtime.ask(request.question, frames=frames, **ask_options)
+        except NeedsClarification as exc:
+            progress.fail(exc, declined=True)
+            if self.strict:
+                raise
+            from nlsql_jupyter.clarify import Clarification  # ipywidgets: only when needed
+
+            asked = {k: v for k, v in ask_options.items() if k != "on_progress"}
+            asked["frames"] = frames
+            database = self.runtime.state.database
+            clarification = Clarification(self.runtime, request.question, exc, database, asked)
+            self._store(request.out, clarification)
+            return clarification
         except CannotAnswer as exc:
             progress.fail(exc, declined=True)
             if self.strict:
@@ -474,6 +498,8 @@ class AskMagics(Magics):
         %nlsql sql [--db NAME] [--limit N] [--out VAR] STATEMENT
                                 run one read-only statement (no engine); in the cell form
                                 `%%nlsql sql --db NAME` the cell body is the statement
+        %nlsql glossary [--db NAME] [--forget WORD]
+                                the meanings remembered for a database (forget one)
         """
         command, _, rest = line.strip().partition(" ")
         if command == "sql":
@@ -582,6 +608,18 @@ class AskMagics(Magics):
         if self.runtime.embedded:
             print(f"  {self.runtime.client.url}")
 
+    def _handle_glossary(self, args: Any) -> None:
+        database = self._database(args.db)
+        if args.forget:
+            state = self.runtime.forget(args.forget, database)
+            if state.get("removed"):
+                print(f"Forgot {args.forget!r} for {database}.")
+            else:
+                print(f"Nothing is remembered as {args.forget!r} for {database}.")
+        else:
+            state = self.runtime.glossary(database)
+        show_glossary(state)
+
     def _handle_history(self, args: Any) -> None:
         history = self.runtime.history
         if not history:
@@ -613,6 +651,11 @@ def _nlsql_parser() -> MagicArgumentParser:
     connect.add_argument("--token", metavar="T", help="sent as Authorization: Bearer T")
     commands.add_parser("history", help="questions asked in this session")
     commands.add_parser("sql", help="run one read-only statement (`%%nlsql sql`: the cell's)")
+    glossary = commands.add_parser(
+        "glossary", help="the meanings remembered for a database (its glossary overlay)"
+    )
+    glossary.add_argument("--db", metavar="NAME", help="the database (default: the session's)")
+    glossary.add_argument("--forget", metavar="WORD", help="forget the meaning of WORD")
     return parser
 
 

@@ -144,8 +144,11 @@ class Runtime:
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
         frames: Mapping[str, Any] | None = None,
+        choice: Mapping[str, Any] | None = None,
     ) -> Answer:
         """Ask the server; without `database`, the session's database answers.
+
+        `choice`: an option's `choice` from a `NeedsClarification`, to answer with that reading.
 
         `chart` overrides the viz agent's choice of mark (`bar`, `line`, …, `none`). With
         `frames` (name → DataFrame) the question is about them: the server sees only their
@@ -178,6 +181,7 @@ class Runtime:
                 execute=None if execute else False,
                 timeout=timeout,
                 on_progress=on_progress,
+                choice=dict(choice) if choice is not None else None,
             )
         )
         if frames is not None and execute:
@@ -193,6 +197,27 @@ class Runtime:
 
     def databases(self) -> list[dict[str, Any]]:
         return self.client.databases()
+
+    def glossary(self, database: str | None = None) -> dict[str, Any]:
+        """The database's glossary and its overlay of remembered meanings (`glossary.list`)."""
+        return dict(self.client.call(protocol.GLOSSARY_LIST, {"database": self._named(database)}))
+
+    def remember(self, choice: Mapping[str, Any], database: str | None = None) -> dict[str, Any]:
+        """Keep a clarification's `choice` in the database's glossary overlay, so later
+        questions read it that way without asking (`glossary.add`)."""
+        params = {"database": self._named(database), "term": dict(choice["term"])}
+        return dict(self.client.call(protocol.GLOSSARY_ADD, params))
+
+    def forget(self, name: str, database: str | None = None) -> dict[str, Any]:
+        """Drop a remembered meaning (by its word, or a date term's table) from the overlay."""
+        params = {"database": self._named(database), "name": name}
+        return dict(self.client.call(protocol.GLOSSARY_REMOVE, params))
+
+    def _named(self, database: str | None) -> str:
+        name = self.resolve_database(database) if database else self.current_database()
+        if name is None:
+            raise InvalidParams("no database is chosen yet: `%nlsql use NAME` or give one")
+        return name
 
     def use(self, database: str) -> str:
         """Make `database` (a name, or a SQLite path for the bundled server) the session's

@@ -144,6 +144,66 @@ TOUR = [
         "  order_count DESC,\n"
         "  channel"
     ),
+    new_markdown_cell(
+        "## When a question has two meanings\n\n"
+        "Parcels are sent on one day and delivered on another: “parcels in March” could mean "
+        "either. Where the schema and the glossary do not say which, the engine asks instead "
+        "of guessing. Here is a small SQLite file of parcels (any SQLite file works with "
+        "`%nlsql use PATH`)."
+    ),
+    new_code_cell(
+        "import sqlite3\n"
+        "import tempfile\n"
+        "from pathlib import Path\n\n"
+        'shop = Path(tempfile.mkdtemp()) / "shop.sqlite"\n'
+        "with sqlite3.connect(shop) as db:\n"
+        "    db.execute(\n"
+        '        "CREATE TABLE parcels (id INTEGER PRIMARY KEY, city TEXT, weight_kg REAL, "\n'
+        '        "sent_on DATE, delivered_on DATE)"\n'
+        "    )\n"
+        "    db.executemany(\n"
+        '        "INSERT INTO parcels VALUES (?, ?, ?, ?, ?)",\n'
+        "        [\n"
+        "            (\n"
+        "                i,\n"
+        '                ["Berlin", "Paris", "Rome"][i % 3],\n'
+        "                1 + i % 19,\n"
+        '                f"2024-{1 + i % 12:02d}-{1 + i % 25:02d}",\n'
+        '                f"2024-{min(12, 2 + i % 12):02d}-05",\n'
+        "            )\n"
+        "            for i in range(300)\n"
+        "        ],\n"
+        "    )"
+    ),
+    new_code_cell("%nlsql use {shop}"),
+    new_markdown_cell(
+        "The answer is a choice: a button per reading. A click answers the question in the "
+        "same output and offers to remember the choice."
+    ),
+    new_code_cell("%%ask\nhow many parcels in March 2024"),
+    new_markdown_cell(
+        "Here the clicks are made from code, as a person would make them: *parcels by sent on*, "
+        "then *Remember this*."
+    ),
+    new_code_cell(
+        "choice = _\n"
+        "choice.buttons[0].click()  # the answer appears in the output above\n"
+        "choice.remember_button.click()\n"
+        "print(choice.sql)"
+    ),
+    new_markdown_cell(
+        "A remembered choice goes to the database's glossary overlay (a TOML file of your own, "
+        "beside the databases file or in the data directory), which both engines read from the "
+        "next question on: this one no longer asks. `nlsql glossary list|add|remove` does the "
+        "same from the shell, and `nlsql ask --choose N --remember` answers there."
+    ),
+    new_code_cell("%nlsql glossary"),
+    new_code_cell("%%ask\ntotal weight of parcels per month in 2024"),
+    new_markdown_cell(
+        "Forget it again: a new session would ask once more (this one keeps the reading chosen "
+        "above for its later questions)."
+    ),
+    new_code_cell("%nlsql glossary --forget parcels"),
 ]
 
 

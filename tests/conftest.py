@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +21,9 @@ import uvicorn
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("NLSQL_DATA_DIR", str(REPO / ".tmp" / "test-data"))
 os.environ.pop("NLSQL_SERVER_URL", None)
+# Meanings remembered by tests (glossary overlays) go to a folder of this run only, never
+# beside the shared sample databases where a later run would find them.
+os.environ.setdefault("NLSQL_GLOSSARY_DIR", tempfile.mkdtemp(prefix="nlsql-glossary-"))
 
 
 class ServerThread:

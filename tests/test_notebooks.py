@@ -119,3 +119,28 @@ def test_tour_saves_the_picker_with_its_state(executed_tour):
     assert view["model_id"] in state
     dropdowns = [m["state"] for m in state.values() if m["model_name"] == "DropdownModel"]
     assert any(any("retail" in label for label in d["_options_labels"]) for d in dropdowns)
+
+
+def test_tour_asks_which_meaning_remembers_it_and_the_next_question_uses_it(executed_tour):
+    _, notebook = executed_tour
+    asked = _outputs(notebook, "%%ask\nhow many parcels in March 2024")
+    assert not [o for o in asked if o.output_type == "error"]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in asked)
+    state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    labels = {
+        m["state"].get("description") for m in state.values() if m["model_name"] == "ButtonModel"
+    }
+    assert {"parcels by sent on", "parcels by delivered on", "Remember this"} <= labels
+    answered = [
+        output["data"]["text/plain"]
+        for m in state.values()
+        if m["model_name"] == "OutputModel"
+        for output in m["state"].get("outputs", [])
+    ]
+    assert any("sent_on" in text and "delivered_on" not in text for text in answered)
+    [listing] = [c.outputs for c in notebook.cells if c.source == "%nlsql glossary"]
+    assert "dated by parcels.sent_on" in str(listing)
+    following = _outputs(notebook, "%%ask\ntotal weight of parcels per month")
+    assert _chart_marks(following) == ["line"]
+    assert "parcels.sent_on" in str(following)
+    assert "Forgot 'parcels'" in str(_outputs(notebook, "%nlsql glossary --forget"))

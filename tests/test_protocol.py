@@ -221,6 +221,10 @@ def test_every_method_has_a_handler_and_models():
     assert get_args(protocol.Engine) == ENGINES
 
 
+#: A glossary term the calls below remember and forget (the date orders have anyway).
+ORDERS_DATED = {"names": ["orders"], "kind": "date", "date_column": "orders.order_date"}
+
+
 def test_every_methods_real_result_validates_against_its_model(server):
     sid = call(server.url, "session.open")["result"]["session_id"]
     calls: list[tuple[str, Any]] = [
@@ -240,6 +244,9 @@ def test_every_methods_real_result_validates_against_its_model(server):
         ("tools.call", {"name": "list_databases"}),
         ("tools.call", {"name": "no_such_tool", "arguments": {}}),
         ("stats", None),
+        ("glossary.list", {"database": "retail"}),
+        ("glossary.add", {"database": "retail", "term": ORDERS_DATED}),
+        ("glossary.remove", {"database": "retail", "name": "orders"}),
     ]
     for method, params in calls:
         reply = call(server.url, method, params)

@@ -1,6 +1,7 @@
-"""The `nlsql` command: `serve`, `databases`, `ask`, `sql`, `mcp`, `samples load`.
+"""The `nlsql` command: `serve`, `databases`, `ask`, `sql`, `mcp`, `samples load`, `glossary`.
 
 `ask` and `databases` run the pipeline in-process (no server needed); `serve` runs the server.
+`glossary list|add|remove` reads and writes a database's overlay of remembered meanings.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__, pipeline, tools
+from . import __version__, pipeline, remembering, tools
 from .agents.nlp import ENGINES
 from .databases.paths import looks_like_sqlite_path
-from .exceptions import NlsqlError
+from .exceptions import InvalidParams, NeedsClarification, NlsqlError
 from .exposure import is_loopback
+from .glossary import AGGREGATES, term_rows
 from .services import Services
 from .settings import Settings
 
@@ -74,12 +76,44 @@ def _parser() -> argparse.ArgumentParser:
         help="auto (default: offline when confident, else the LLM), offline, or llm",
     )
     ask.add_argument("--limit", type=int, default=None)
+    ask.add_argument(
+        "--choose",
+        type=int,
+        metavar="N",
+        help="when the question has several meanings, answer with option N (as listed)",
+    )
+    ask.add_argument(
+        "--remember",
+        action="store_true",
+        help="with --choose: keep the choice in the database's glossary overlay",
+    )
 
     sql = commands.add_parser("sql", help="run one read-only SQL statement and print the rows")
     sql.add_argument("statement", help="one SELECT (checked like the sql.run method)")
     sql.add_argument("--db", required=True, help="a database name, a SQLite path or a URL")
     sql.add_argument("--format", choices=("table", "json"), default="table")
     sql.add_argument("--limit", type=int, default=None)
+
+    glossary = commands.add_parser(
+        "glossary", help="the meanings remembered for a database (its glossary overlay)"
+    ).add_subparsers(dest="glossary_command", required=True)
+    listed = glossary.add_parser("list", help="the database's glossary and its overlay")
+    listed.add_argument("--db", required=True, help="a database name, or a SQLite path")
+    listed.add_argument("--format", choices=("table", "json"), default="table")
+    added = glossary.add_parser("add", help="remember a meaning (it wins over the glossary's)")
+    added.add_argument("name", help="the word (for --date: the table)")
+    added.add_argument("--db", required=True, help="a database name, or a SQLite path")
+    meaning = added.add_mutually_exclusive_group(required=True)
+    meaning.add_argument("--date", metavar="TABLE.COLUMN", help="the date that places rows in time")
+    meaning.add_argument(
+        "--filter", metavar="SQL", help="a condition, e.g. \"orders.status = 'open'\""
+    )
+    meaning.add_argument("--measure", metavar="SQL", help="a per-row value to aggregate")
+    added.add_argument("--aggregate", choices=AGGREGATES, default="sum", help="for --measure")
+    added.add_argument("--description", default="")
+    removed = glossary.add_parser("remove", help="forget a remembered meaning")
+    removed.add_argument("name", help="the word (a date term: its table)")
+    removed.add_argument("--db", required=True, help="a database name, or a SQLite path")
 
     sample_commands = commands.add_parser("samples", help="the sample databases").add_subparsers(
         dest="samples_command", required=True
@@ -141,14 +175,39 @@ def _questions(args: argparse.Namespace) -> Iterator[str]:
 def _answer(
     services: Services, question: str, database: str, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """The answer as a JSON-ready dict; an error becomes `error` so a batch goes on."""
-    try:
-        answer = asyncio.run(
+    """The answer as a JSON-ready dict; an error becomes `error` so a batch goes on.
+
+    A question with several meanings is answered with option `--choose` (from 1), which
+    `--remember` writes to the glossary overlay; without it the options are the error's."""
+
+    def ask(choice: dict[str, Any] | None = None) -> dict[str, Any]:
+        return asyncio.run(
             pipeline.ask(
-                services, question, database=database, engine=args.engine, limit=args.limit
+                services,
+                question,
+                database=database,
+                engine=args.engine,
+                limit=args.limit,
+                choice=choice,
             )
         )
-        return answer | {"error": None}
+
+    try:
+        try:
+            return ask() | {"error": None}
+        except NeedsClarification as exc:
+            if args.choose is None:
+                raise
+            options = exc.data["options"]
+            if not 1 <= args.choose <= len(options):
+                raise InvalidParams(
+                    f"--choose {args.choose}: the question has options 1 to {len(options)}."
+                ) from exc
+            term = options[args.choose - 1]["choice"]["term"]
+            answer = ask(term)
+            if args.remember:
+                remembering.add(services.registry, database, term)
+            return answer | {"error": None, "chosen": options[args.choose - 1]["label"]}
     except NlsqlError as exc:
         return {
             "question": question,
@@ -169,7 +228,14 @@ def _print_table(answer: dict[str, Any], out: TextIO) -> None:
     print(f"-- {answer['question']}", file=out)
     if answer["error"]:
         print(f"error: {answer['error']}", file=out)
+        options = answer["error_data"].get("options") or []
+        for number, option in enumerate(options, start=1):
+            print(f"  {number}. {option['label']}", file=out)
+        if options:
+            print("Ask again with --choose N (and --remember to keep the choice).", file=out)
         return
+    if answer.get("chosen"):
+        print(f"-- as: {answer['chosen']}", file=out)
     print(answer["sql"], file=out)
     frame = pd.DataFrame(answer["rows"], columns=answer["columns"])
     print(frame.to_string(index=False), file=out)
@@ -237,6 +303,45 @@ def _cmd_sql(args: argparse.Namespace) -> int:
     more = " (truncated)" if result.get("truncated") else ""
     print(f"({result['row_count']} rows{more})")
     return 0
+
+
+def _cmd_glossary(args: argparse.Namespace) -> int:
+    services = _services()
+    database = _register(services, args.db)
+    if args.glossary_command == "add":
+        remembering.add(services.registry, database, _term(args))
+    elif args.glossary_command == "remove":
+        forgot = remembering.remove(services.registry, database, args.name)["removed"]
+        if not forgot:
+            print(f"nlsql glossary: nothing is remembered as {args.name!r}.", file=sys.stderr)
+            return 1
+    state = remembering.listing(services.registry, database)
+    if getattr(args, "format", "table") == "json":
+        print(json.dumps(state, indent=2))
+        return 0
+    print(f"overlay of {database}: {services.registry.overlay(database).path}")
+    _print_rows(term_rows(state), ("source", "names", "kind", "meaning"))
+    return 0
+
+
+def _term(args: argparse.Namespace) -> dict[str, Any]:
+    """The glossary term `nlsql glossary add` describes; its tables are the ones it names."""
+    import sqlglot
+    from sqlglot import exp
+
+    raw: dict[str, Any] = {"names": [args.name], "description": args.description}
+    if args.date:
+        table = args.date.split(".")[0]
+        return raw | {"kind": "date", "date_column": args.date, "tables": [table]}
+    text = args.filter or args.measure
+    try:
+        columns = sqlglot.parse_one(text).find_all(exp.Column)
+    except sqlglot.errors.ParseError as exc:
+        raise InvalidParams(f"Not an SQL expression: {text!r}") from exc
+    tables = sorted({column.table for column in columns if column.table})
+    if args.filter:
+        return raw | {"kind": "filter", "filter": text, "tables": tables}
+    return raw | {"kind": "measure", "value": text, "aggregate": args.aggregate, "tables": tables}
 
 
 def _cmd_samples(args: argparse.Namespace) -> int:
@@ -338,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         "mcp": _cmd_mcp,
         "sql": _cmd_sql,
         "samples": _cmd_samples,
+        "glossary": _cmd_glossary,
     }[args.command]
     try:
         return handler(args)

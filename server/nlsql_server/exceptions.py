@@ -10,6 +10,7 @@
     ├── QueryFailed                 query_failed          (the database refused or timed out)
     ├── TooBusy                     too_busy              (this client has too many queries going)
     ├── CannotAnswer                cannot_answer         (the engine did not understand enough)
+    ├── NeedsClarification          needs_clarification   (two readings: data lists the options)
     └── UnknownSession              unknown_session
 
 The same codes travel in JSON-RPC error `data.code`, so the kernel-side client maps each one
@@ -79,6 +80,16 @@ class CannotAnswer(NlsqlError):
     """
 
     code = ErrorCode.CANNOT_ANSWER
+
+
+class NeedsClarification(NlsqlError):
+    """The question reads two or more ways and nothing in the schema or glossary picks one.
+
+    `data["options"]`: `{label, choice}` each; `choice` is what `ask`'s `choice` param takes
+    (`{"term": <glossary term>}`), and what `glossary.add` remembers.
+    """
+
+    code = ErrorCode.NEEDS_CLARIFICATION
 
 
 class UnknownSession(NlsqlError):

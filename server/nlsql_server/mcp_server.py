@@ -21,7 +21,7 @@ import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
 from . import __version__, pipeline, tools
-from .exceptions import NlsqlError, UnknownDatabase
+from .exceptions import InvalidParams, NeedsClarification, NlsqlError, UnknownDatabase
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -127,12 +127,22 @@ def build_mcp(services: Services, databases: Sequence[str] | None = None) -> MCP
     async def query(database: str, sql: str, limit: int | None) -> dict[str, Any]:
         return rows_capped(await tools.run_sql(services, known(database), sql, limit))
 
-    async def answer(question: str, database: str | None) -> dict[str, Any]:
+    async def answer(question: str, database: str | None, choose: int | None) -> dict[str, Any]:
         if database is not None:
             known(database)
         elif allowed is not None:
             database = allowed[0]
-        return rows_capped(await pipeline.ask(services, question, database=database))
+        try:
+            return rows_capped(await pipeline.ask(services, question, database=database))
+        except NeedsClarification as exc:
+            options = exc.data["options"]
+            if choose is None:
+                return _clarification(question, exc)
+            if not 1 <= choose <= len(options):
+                raise InvalidParams(f"choose: the options are 1 to {len(options)}.") from exc
+            term = options[choose - 1]["choice"]["term"]
+            answered = await pipeline.ask(services, question, database=database, choice=term)
+            return rows_capped(answered | {"chosen": options[choose - 1]["label"]})
 
     @mcp.tool(name="list_databases", title="List databases", annotations=reads)
     async def list_databases_tool() -> dict[str, Any]:
@@ -165,12 +175,29 @@ def build_mcp(services: Services, databases: Sequence[str] | None = None) -> MCP
         return await guarded(query(database, sql, limit))
 
     @mcp.tool(name="ask", title="Ask a question in plain English", annotations=reads)
-    async def ask_tool(question: str, database: str | None = None) -> dict[str, Any]:
+    async def ask_tool(
+        question: str, database: str | None = None, choose: int | None = None
+    ) -> dict[str, Any]:
         """Answer a plain-English question: returns the SQL, the rows and a chart spec.
-        A long result is cut to fit; `note` then says how many rows were left out."""
-        return await guarded(answer(question, database))
+        A long result is cut to fit; `note` then says how many rows were left out.
+        A question with several meanings returns `needs_clarification` and numbered `options`
+        instead: ask again with `choose` set to the number of the one meant."""
+        return await guarded(answer(question, database, choose))
 
     return mcp
+
+
+def _clarification(question: str, exc: NeedsClarification) -> dict[str, Any]:
+    """The ask tool's result for a question with several meanings: the options, numbered."""
+    return {
+        "question": question,
+        "needs_clarification": True,
+        "message": exc.message + " Ask again with `choose` set to the option's number.",
+        "options": [
+            {"number": number, "label": option["label"], "choice": option["choice"]}
+            for number, option in enumerate(exc.data["options"], start=1)
+        ],
+    }
 
 
 async def list_tools(mcp: MCPServer) -> list[dict[str, Any]]:

@@ -23,10 +23,13 @@ from .exceptions import (
     CannotAnswer,
     EmptyQuestion,
     InvalidParams,
+    NeedsClarification,
     NlsqlError,
     QueryFailed,
     UnsafeSql,
 )
+from .glossary import Glossary
+from .overlay import parse_term
 from .provenance import schema_provenance
 from .sessions import Session, Turn
 
@@ -52,9 +55,13 @@ async def ask(
     chart: viz.ChartKind | None = None,
     progress: Progress = _no_progress,
     arrow: bool = False,
+    choice: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Answer one question. Raises an `NlsqlError` a user can act on when it cannot. With
-    `arrow`, a large result's rows come as Arrow (`QueryResult.arrow`)."""
+    `arrow`, a large result's rows come as Arrow (`QueryResult.arrow`). `choice`: the glossary
+    term of the option chosen when the question asked for clarification, laid over the
+    glossary for this question and, in a session, for the questions after it there ("what
+    about April?" keeps the reading)."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     mark = started
@@ -92,6 +99,11 @@ async def ask(
     context = await workers.run_query(services.contexts.get, db, services.registry.glossary(name))
     if session is not None:
         context = replace(context, history=_prior_turns(session, name))
+    # the readings chosen earlier in this conversation, then this question's
+    chosen = [t.understood["choice"] for t in context.history if "choice" in t.understood]
+    for term in [*chosen, *([choice] if choice is not None else [])]:
+        glossary = Glossary((parse_term(term),), context.glossary.dialect)
+        context = replace(context, glossary=context.glossary.merged(glossary))
     done("linking")
 
     async def run(generated: Generated) -> QueryResult | None:
@@ -112,7 +124,11 @@ async def ask(
         await stage("generating", f"Asking the model again: {error}")
 
     await stage("generating", "Writing SQL")
-    answered = await _write_and_run(services, question, context, engine, run, retrying)
+    try:
+        answered = await _write_and_run(services, question, context, engine, run, retrying)
+    except NeedsClarification as exc:
+        exc.data["database"] = name  # where a chosen reading is remembered
+        raise
     generated, result = answered.generated, answered.result
 
     answer: dict[str, Any] = {
@@ -155,7 +171,7 @@ async def ask(
             generated.engine,
             answer["row_count"],
             name,
-            understood=dict(generated.understood),
+            understood=dict(generated.understood) | ({"choice": choice} if choice else {}),
         )
         await services.sessions.append_turn(session.session_id, turn)
     return answer

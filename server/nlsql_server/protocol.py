@@ -33,6 +33,9 @@ ASK: Final = "ask"
 TOOLS_LIST: Final = "tools.list"
 TOOLS_CALL: Final = "tools.call"
 STATS: Final = "stats"
+GLOSSARY_LIST: Final = "glossary.list"
+GLOSSARY_ADD: Final = "glossary.add"
+GLOSSARY_REMOVE: Final = "glossary.remove"
 
 # Notification the server sends on /ws while an `ask` runs.
 ASK_PROGRESS: Final = "ask.progress"
@@ -78,6 +81,7 @@ class ErrorCode(StrEnum):
     TOO_BUSY = "too_busy"
     # the engines
     CANNOT_ANSWER = "cannot_answer"
+    NEEDS_CLARIFICATION = "needs_clarification"
     LLM_NOT_CONFIGURED = "llm_not_configured"
     LLM_UNAVAILABLE = "llm_unavailable"
     # who may ask (auth.py, exposure.py)
@@ -204,6 +208,14 @@ class FrameTable(Params):
     """Its columns, in order."""
 
 
+class Choice(Params):
+    """An option of a `needs_clarification` error, sent back with the question."""
+
+    term: dict[str, Any]
+    """The option's glossary term (as the error's `data.options[].choice.term` gives it): this
+    question is read with it laid over the glossary."""
+
+
 class AskParams(Params):
     question: str
     """The question in plain English."""
@@ -225,6 +237,19 @@ class AskParams(Params):
     """Tables that live in the client (a notebook's DataFrames), described without their
     rows: the answer is DuckDB SQL over them, written and checked but never run here
     (`executed: false`); `database` is then left out."""
+    choice: Choice | None = None
+    """The option chosen when the question was answered with `needs_clarification`."""
+
+
+class GlossaryAddParams(DatabaseParams):
+    term: dict[str, Any]
+    """A glossary term to remember (an option's `choice.term`, or one written by hand in the
+    glossary file's format): it replaces the overlay's terms with its names."""
+
+
+class GlossaryRemoveParams(DatabaseParams):
+    name: Text
+    """A name of the overlay term to forget (a date term: its table)."""
 
 
 class ToolsCallParams(Params):
@@ -451,6 +476,19 @@ class ToolResult(Open):
     """The tool's answer as JSON."""
 
 
+class GlossaryState(Result):
+    """A database's glossary: its own terms, and the overlay of remembered choices over them."""
+
+    database: str
+    overlay: list[dict[str, Any]]
+    """The remembered terms (read first: each takes its names from the terms below)."""
+    glossary: list[dict[str, Any]]
+    """The database's own glossary terms."""
+    removed: int | None = None
+    """`glossary.remove` only: the terms it forgot (0: none had that name; like every method,
+    it may be sent again)."""
+
+
 class SessionStoreStats(Open):
     """The session store's state; each backend adds its own counts."""
 
@@ -520,6 +558,11 @@ METHODS: Final[dict[str, Method]] = {
     TOOLS_LIST: Method(NoParams, list[ToolInfo], "The MCP tools."),
     TOOLS_CALL: Method(ToolsCallParams, ToolResult, "Call an MCP tool."),
     STATS: Method(NoParams, StatsResult, "The server's state."),
+    GLOSSARY_LIST: Method(DatabaseParams, GlossaryState, "A database's glossary and overlay."),
+    GLOSSARY_ADD: Method(
+        GlossaryAddParams, GlossaryState, "Remember a meaning in the database's overlay."
+    ),
+    GLOSSARY_REMOVE: Method(GlossaryRemoveParams, GlossaryState, "Forget a remembered meaning."),
 }
 
 #: What the server sends back for one message: a response, or an array of them for a batch.

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from . import __version__, mcp_server, pipeline, protocol, tools, workers
+from . import __version__, mcp_server, pipeline, protocol, remembering, tools, workers
 from .databases.arrow import ArrowRows
 from .exceptions import InvalidParams, NlsqlError
 from .protocol import ErrorCode, Id
@@ -128,6 +128,27 @@ async def _ask(services: Services, params: protocol.AskParams, rid: Id, notify: 
         chart=params.chart,
         progress=progress,
         arrow=params.arrow,
+        choice=params.choice.term if params.choice is not None else None,
+    )
+
+
+async def _glossary_list(
+    services: Services, params: protocol.DatabaseParams, rid: Id, notify: Notify
+) -> Any:
+    return await workers.run_cheap(remembering.listing, services.registry, params.database)
+
+
+async def _glossary_add(
+    services: Services, params: protocol.GlossaryAddParams, rid: Id, notify: Notify
+) -> Any:
+    return await workers.run_cheap(remembering.add, services.registry, params.database, params.term)
+
+
+async def _glossary_remove(
+    services: Services, params: protocol.GlossaryRemoveParams, rid: Id, notify: Notify
+) -> Any:
+    return await workers.run_cheap(
+        remembering.remove, services.registry, params.database, params.name
     )
 
 
@@ -156,6 +177,9 @@ HANDLERS: dict[str, Handler] = {
     protocol.TOOLS_LIST: _tools_list,
     protocol.TOOLS_CALL: _tools_call,
     protocol.STATS: _stats,
+    protocol.GLOSSARY_LIST: _glossary_list,
+    protocol.GLOSSARY_ADD: _glossary_add,
+    protocol.GLOSSARY_REMOVE: _glossary_remove,
 }
 
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     databases_file: Path | None = Field(
         default=None, validation_alias=AliasChoices("NLSQL_DATABASES", "databases_file")
     )
+    #: Where the glossary overlays live (the meanings users chose; `overlay.py`); unset: a
+    #: `glossary/` folder beside the databases file, else in the data directory.
+    glossary_dir: Path | None = None
     #: Connections kept open per MySQL/TiDB database.
     pool_size: int = 4
     #: Default engine for `ask`: `auto` (offline when confident, else the LLM), `offline`, `llm`.
@@ -122,6 +125,15 @@ class Settings(BaseSettings):
     #: Bytes of JSON one MCP tool result may take (rows, tables or databases are cut to fit).
     #: LLM agents cap a tool result near 25k tokens; 40 kB is about 10k.
     mcp_max_bytes: int = Field(default=40_000, ge=2_000)
+
+    @property
+    def overlay_dir(self) -> Path:
+        """The folder of the glossary overlays (`glossary_dir`, or its default)."""
+        if self.glossary_dir is not None:
+            return self.glossary_dir.expanduser()
+        if self.databases_file is not None:
+            return self.databases_file.expanduser().resolve().parent / "glossary"
+        return self.data_dir / "glossary"
 
     @field_validator("allowed_hosts", "allowed_origins", mode="before")
     @classmethod

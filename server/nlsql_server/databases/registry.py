@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from .. import samples
 from ..exceptions import InvalidParams, NlsqlError, UnknownDatabase
 from ..glossary import Glossary
+from ..overlay import Overlay
 from ..settings import Settings
 from .base import Database
 
@@ -226,8 +227,17 @@ class Registry:
             return self._open[name]
 
     def glossary(self, name: str) -> Glossary:
+        """The database's glossary with its overlay (the meanings its users chose) laid over."""
+        return self.own_glossary(name).merged(self.overlay(name).glossary())
+
+    def own_glossary(self, name: str) -> Glossary:
+        """The database's glossary alone, as its file says."""
         factory = self._glossaries.get(name)
         return factory() if factory else Glossary()
+
+    def overlay(self, name: str) -> Overlay:
+        """The overlay file of the database called `name`."""
+        return Overlay(self.settings.overlay_dir, name)
 
     def default_name(self) -> str | None:
         """The database a new session starts on: the first one registered."""

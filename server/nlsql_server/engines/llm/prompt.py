@@ -212,7 +212,12 @@ def _term(term: Term, context: EngineContext) -> str:
         except SqlglotError:
             return text
 
-    if term.kind == "measure" and term.value and term.aggregate:
+    if term.kind == "date" and term.date_column:
+        text = (
+            f"when a question places {term.dated_table} in time without saying by which date,"
+            f" use {sql(term.date_column)}"
+        )
+    elif term.kind == "measure" and term.value and term.aggregate:
         text = f"{term.aggregate.upper()}({sql(term.value)})"
         if term.filter:
             text += f" over rows where {sql(term.filter)}"

@@ -8,8 +8,9 @@
    cheapest to join from the measured table (`choosing`), in a `plan.Plan` whose WHERE side
    `conditions` builds and whose conditions on groups `groups` reads (`measures` knows what
    glossary terms and line tables read); `checks` reads the plan back against the question and
-   turns any doubt into a decline; `followup` lays a follow-up over the previous turn's plan,
-   kept as JSON by `memory`;
+   turns any doubt into a decline, and `clarify` a question with two readings (two dates, a
+   word with two glossary meanings) into a question back; `followup` lays a follow-up over the
+   previous turn's plan, kept as JSON by `memory`;
 4. `joins`: the foreign-key join tree, refusing joins that would count rows twice;
 5. `build`: the plan as a sqlglot tree (`sqlnames` quotes identifiers), rendered in the
    database's dialect.

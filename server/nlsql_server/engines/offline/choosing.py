@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ...exceptions import CannotAnswer
+from . import clarify
 from .measures import parse_column
 from .plan import Measure
 from .reading import Reading
@@ -20,6 +21,7 @@ from .schema_index import (
     TableLink,
     TermLink,
     ValueLink,
+    date_ties,
 )
 from .words import event_word, name_words
 
@@ -59,6 +61,9 @@ class Resolver:
             column = parse_column(measure.term.date_column, self.index)
             if column is not None:
                 return column
+        chosen = self._glossary_date(root)
+        if chosen is not None:
+            return chosen
         paths = self.index.graph.paths(root)
         hints = [
             link.table
@@ -71,7 +76,7 @@ class Resolver:
             path = paths.get(hint, (0, ()))[1]
             date = self.index.tables[hint].date_column
             if date and path and not all(e.many_to_one for e in path):
-                return hint, date
+                return self._glossary_date(hint) or (hint, self._one_date(hint, date))
         forward = sorted(
             (cost, table)
             for table, (cost, edges) in paths.items()
@@ -79,11 +84,33 @@ class Resolver:
         )
         for _, table in forward:
             facts = self.index.tables[table]
-            found = facts.date_column or facts.year_column
-            if found:
-                return table, found
+            chosen = self._glossary_date(table)
+            if chosen is not None:
+                return chosen
+            if facts.date_column:
+                return table, self._one_date(table, facts.date_column)
+            if facts.year_column:
+                return table, facts.year_column
         self._fail(f"{root} has no date column to place its rows in time.")
         raise AssertionError  # _fail raised
+
+    def _glossary_date(self, table: str) -> tuple[str, str] | None:
+        """The date a glossary date term gives `table`'s rows (a remembered choice, say)."""
+        named = self.index.context.glossary.date_of(table)
+        return parse_column(named, self.index) if named else None
+
+    def _one_date(self, table: str, date: str) -> str:
+        """`date`, the one the schema ranks first among `table`'s dates; when two rank alike
+        and nothing in the question picks one, the user is asked (`clarify.dates`)."""
+        tied = date_ties(self.index.tables[table])
+        if len(tied) < 2:
+            return date
+        # "invoices issued in 2024": a filler verb may name one of them after all
+        said = {event_word(w) for w in self.reading.words}
+        named = [c for c in tied if said & {event_word(w) for w in _event_words(c)}]
+        if len(named) == 1:
+            return named[0]
+        raise clarify.dates(table, tied, understood(self.reading))
 
     def _named_date(self, root: str) -> str | None:
         """A date column of `root` that a word of the question names: "born", "hired", "paid"."""
@@ -92,7 +119,7 @@ class Resolver:
             return None
         said = {event_word(w) for m in self.reading.mentions for w in m.text.lower().split()}
         for name in dates:
-            if said & {event_word(w) for w in name_words(name) if w not in _DATE_WORDS}:
+            if said & {event_word(w) for w in _event_words(name)}:
                 return name
         return None
 
@@ -132,6 +159,11 @@ class Resolver:
 
     def _fail(self, message: str) -> NoReturn:
         raise CannotAnswer(message, understood=understood(self.reading))
+
+
+def _event_words(column: str) -> list[str]:
+    """The words of a date column's name that name its event: `paid_on` → paid."""
+    return [w for w in name_words(column) if w not in _DATE_WORDS]
 
 
 def understood(reading: Reading) -> dict[str, object]:

@@ -9,6 +9,7 @@ from ..base import Engine, EngineContext, Generated
 from .build import build, render
 from .checks import check, lead_in
 from .choosing import understood
+from .clarify import close_values, two_terms
 from .followup import opens_follow_up, previous_plan, refine, without_cues
 from .linking import link
 from .memory import dump
@@ -67,7 +68,9 @@ class OfflineEngine(Engine):
     @staticmethod
     def _plan(tokens: list[Token], index: SchemaIndex) -> Plan:
         reading = read(link(tokens, index), index)
+        two_terms(reading.mentions, understood(reading))
         if reading.problems:
+            close_values(reading.mentions, index, understood(reading))
             raise CannotAnswer(
                 "I did not understand " + "; ".join(reading.problems) + ".",
                 understood=understood(reading),

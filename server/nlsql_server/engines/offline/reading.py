@@ -69,6 +69,8 @@ class Reading:
     """What each mention of the question does, before the schema is consulted again."""
 
     mentions: list[Mention]
+    #: Every word of the question, fillers too ("issued", "placed": they may name a date).
+    words: tuple[str, ...] = ()
     measures: list[MeasureMention] = field(default_factory=list)
     #: Dimensions: schema mentions (tables or columns) and time grains.
     dims: list[Mention] = field(default_factory=list)
@@ -115,7 +117,9 @@ class Reading:
 def read(mentions: list[Mention], index: SchemaIndex) -> Reading:
     """Assign a role to every mention, noting problems (unknown words where values belong)."""
     mentions = read_earnings(read_adjectives(mentions, index), index)
-    reader = _Reader(Reading([m for m in mentions if m.role is not Role.FILLER]), index, mentions)
+    said = tuple(w for m in mentions for w in m.text.lower().split())
+    kept = [m for m in mentions if m.role is not Role.FILLER]
+    reader = _Reader(Reading(kept, words=said), index, mentions)
     reader.run()
     _rank_earlier_table(reader.reading)
     return reader.reading

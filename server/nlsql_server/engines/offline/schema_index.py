@@ -136,16 +136,20 @@ class SchemaIndex:
 
     def near(self, word: str) -> list[Link] | None:
         """The links of the one-word phrase `word` is a small typo of ("germny"), if exactly one."""
-        if len(word) < _NEAR_MIN_LENGTH or not word.isalpha():
+        close = self.close_words(word)
+        if len(close) != 1:
             return None
-        close = [
+        return self.phrases[(close[0],)]
+
+    def close_words(self, word: str) -> list[str]:
+        """The one-word phrases `word` may be a small typo of (at most three)."""
+        if len(word) < _NEAR_MIN_LENGTH or not word.isalpha():
+            return []
+        return [
             w
             for w in difflib.get_close_matches(word, self._words, n=3, cutoff=_NEAR_CUTOFF)
             if w[0] == word[0] and _edits(word, w) <= (2 if len(word) >= 10 else 1)
         ]
-        if len(close) != 1:
-            return None
-        return self.phrases[(close[0],)]
 
     def expression(self, text: str) -> exp.Expr:
         """A glossary expression parsed in the glossary's dialect (parsed once, copied out)."""
@@ -164,6 +168,8 @@ class SchemaIndex:
 
     def _entries(self) -> Iterator[tuple[tuple[str, ...], Link]]:
         for term in self.context.glossary.terms:
+            if term.kind == "date":
+                continue  # it dates a table's rows (`choosing`); its names are no phrase
             for name in term.names:
                 yield phrase_words(name), TermLink(term)
         taken = {facts.words for facts in self.tables.values()}
@@ -256,16 +262,31 @@ def _label(table: Table, words: tuple[str, ...]) -> tuple[str, ...]:
 
 def _date_column(table: Table, words: tuple[str, ...]) -> str | None:
     dates = [c.name for c in table.columns if c.kind == "date"]
+    return min(dates, key=lambda name: _date_rank(name, words)) if dates else None
 
-    def rank(name: str) -> int:
-        column_words = name_words(name)
-        if column_words[: len(words)] == words or column_words == ("date",):
-            return 0
-        if {"created", "signup", "registered", "joined", "start"} & set(column_words):
-            return 1
-        return 2
 
-    return min(dates, key=rank) if dates else None
+def _date_rank(name: str, words: tuple[str, ...]) -> int:
+    """How surely a date column places its table's rows in time: 0 the table's own date
+    (`orders.order_date`, `date`), 1 its creation, 2 any other event."""
+    column_words = name_words(name)
+    if column_words[: len(words)] == words or column_words == ("date",):
+        return 0
+    if {"created", "signup", "registered", "joined", "start"} & set(column_words):
+        return 1
+    return 2
+
+
+def date_ties(facts: TableFacts) -> list[str]:
+    """The dates of a table that rank alike with its `date_column`: more than one, and the
+    schema cannot say which places its rows in time."""
+    if facts.date_column is None:
+        return []
+    best = _date_rank(facts.date_column, facts.words)
+    return [
+        c.name
+        for c in facts.table.columns
+        if c.kind == "date" and _date_rank(c.name, facts.words) == best
+    ]
 
 
 def _measure(table: Table) -> str | None:

@@ -59,16 +59,21 @@ def ask(
     *,
     limit: int | None = None,
     frames: Mapping[str, Any] | None = None,
+    confirm: bool = False,
 ) -> Answer:
     """Ask `database` (default: the session's) `question`; return the `Answer`.
 
     With `frames` (name → DataFrame, e.g. `{"orders": df}`) the question is about those
     DataFrames: the server sees their columns and a few text values, never their rows, and
     the SQL it writes runs in this kernel. Uses the same server and session as `%%ask`.
+    SQL whose plan reads more rows than the server's budget raises `NeedsConfirmation`
+    (with its estimate) unless `confirm`.
     """
     from nlsql_jupyter.runtime import get_runtime
 
-    return get_runtime().ask(question, database=database, limit=limit, frames=frames)
+    return get_runtime().ask(
+        question, database=database, limit=limit, frames=frames, confirm=confirm
+    )
 
 
 def replay(

@@ -8,6 +8,7 @@
     ├── UnknownTable                unknown_table
     ├── UnsafeSql                   unsafe_sql
     ├── QueryFailed                 query_failed
+    ├── NeedsConfirmation           needs_confirmation    (`.estimate`: over the server's budget)
     ├── TooBusy                     too_busy              (this client has too many queries going)
     ├── CannotAnswer                cannot_answer         (`.understood` says what was recognised)
     ├── LlmNotConfigured            llm_not_configured    (`--engine llm` with no endpoint set up)
@@ -52,6 +53,7 @@ __all__ = [
     "LlmUnavailable",
     "MessageRefused",
     "MethodNotFound",
+    "NeedsConfirmation",
     "NlsqlError",
     "ProtocolError",
     "QueryFailed",
@@ -133,6 +135,28 @@ class UnsafeSql(NlsqlError):
 
 class QueryFailed(NlsqlError):
     code = "query_failed"
+
+
+class NeedsConfirmation(NlsqlError):
+    """The server did not run the SQL: its plan reads more rows than the server's budget.
+
+    `%%ask` shows the estimate with a "Run anyway" button instead of raising (unless `strict`).
+    """
+
+    code = "needs_confirmation"
+
+    @property
+    def estimate(self) -> dict[str, Any]:
+        """`kind`, `rows`, `plan` (steps in words), `words`, `cost`, as the server sent them."""
+        found = self.data.get("estimate")
+        return found if isinstance(found, dict) else {}
+
+    @property
+    def sql(self) -> str:
+        return str(self.data.get("sql") or "")
+
+    def hints(self) -> list[str]:
+        return ["Run it anyway: `%%ask --yes`, or `confirm=True` from Python."]
 
 
 class TooBusy(NlsqlError):
@@ -262,6 +286,7 @@ _BY_CODE: dict[str, type[NlsqlError]] = {
     ErrorCode.UNSAFE_SQL: UnsafeSql,
     ErrorCode.QUERY_FAILED: QueryFailed,
     ErrorCode.TOO_BUSY: TooBusy,
+    ErrorCode.NEEDS_CONFIRMATION: NeedsConfirmation,
     ErrorCode.CANNOT_ANSWER: CannotAnswer,
     ErrorCode.LLM_NOT_CONFIGURED: LlmNotConfigured,
     ErrorCode.LLM_UNAVAILABLE: LlmUnavailable,

@@ -34,6 +34,7 @@ from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, default, 
 
 from nlsql_jupyter import replays
 from nlsql_jupyter.answer import Answer, Declined
+from nlsql_jupyter.confirm import Unconfirmed
 from nlsql_jupyter.display import (
     ProgressView,
     StatusView,
@@ -43,7 +44,13 @@ from nlsql_jupyter.display import (
     show_tables,
     transport_summary,
 )
-from nlsql_jupyter.exceptions import CannotAnswer, EmptyQuestion, NlsqlError, Unauthorized
+from nlsql_jupyter.exceptions import (
+    CannotAnswer,
+    EmptyQuestion,
+    NeedsConfirmation,
+    NlsqlError,
+    Unauthorized,
+)
 from nlsql_jupyter.replays import Stale
 from nlsql_jupyter.runtime import Runtime, get_runtime
 
@@ -102,6 +109,8 @@ class AskRequest:
     engine: str | None = None
     #: Names of the notebook's DataFrames to ask about (`--from`), instead of a database.
     frames: tuple[str, ...] = ()
+    #: Run the SQL even when its plan is over the server's cost budget (`--yes`).
+    confirm: bool = False
 
     @classmethod
     def from_args(
@@ -128,6 +137,7 @@ class AskRequest:
             limit=args.limit,
             engine=args.engine,
             frames=frame_names(args.frames),
+            confirm=args.yes,
         )
 
 
@@ -298,6 +308,11 @@ class AskMagics(Magics):
     )
     @argument("--no-chart", action="store_true", help="Do not show a chart (--chart none).")
     @argument("--sql", action="store_true", help="Only show the generated SQL; do not run it.")
+    @argument(
+        "--yes",
+        action="store_true",
+        help="Run the SQL even when the server estimates it over its cost budget.",
+    )
     @argument("--limit", type=int, metavar="N", help="Return at most N rows.")
     @argument(
         "--replay",
@@ -319,7 +334,9 @@ class AskMagics(Magics):
     )
     @argument("-h", "--help", action="help", help="Show this usage.")
     @argument("words", nargs="*", metavar="QUESTION", help="The question, in the line form.")
-    def ask_cell(self, line: str, cell: str | None = None) -> Answer | Declined | Stale | None:
+    def ask_cell(
+        self, line: str, cell: str | None = None
+    ) -> Answer | Declined | Stale | Unconfirmed | None:
         """Answer the question in the cell body (or on the line, `%ask ...`): show the SQL,
         the data and a chart.
 
@@ -350,17 +367,34 @@ class AskMagics(Magics):
                 return replayed
         progress = ProgressView(request.question, visible=self.progress)
         chart = request.chart or (None if self.chart else "none")
-        try:
-            answer = self.runtime.ask(
+
+        def asking(confirm: bool, on_progress: Any = None) -> Answer:
+            return self.runtime.ask(
                 request.question,
                 limit=request.limit if request.limit is not None else self.limit,
                 engine=request.engine or self.engine,
                 chart=chart,
                 execute=not request.sql_only,
                 timeout=self.timeout,
-                on_progress=progress.update,
+                on_progress=on_progress,
                 frames=frames,
+                confirm=confirm,
             )
+
+        try:
+            answer = asking(request.confirm, progress.update)
+        except NeedsConfirmation as exc:
+            progress.fail(exc, declined=True, message="waiting for confirmation")
+            if self.strict:
+                raise
+            unconfirmed = Unconfirmed(
+                request.question,
+                exc,
+                lambda: replace(asking(True), view=self._view(chart)),
+                on_answer=lambda ran: self._store(request.out, ran),
+            )
+            self._store(request.out, unconfirmed)
+            return unconfirmed
         except CannotAnswer as exc:
             progress.fail(exc, declined=True)
             if self.strict:

@@ -144,8 +144,11 @@ class Runtime:
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
         frames: Mapping[str, Any] | None = None,
+        confirm: bool = False,
     ) -> Answer:
-        """Ask the server; without `database`, the session's database answers.
+        """Ask the server; without `database`, the session's database answers. With
+        `confirm`, SQL whose plan is over the server's cost budget runs too (else
+        `NeedsConfirmation`).
 
         `chart` overrides the viz agent's choice of mark (`bar`, `line`, …, `none`). With
         `frames` (name → DataFrame) the question is about them: the server sees only their
@@ -176,6 +179,7 @@ class Runtime:
                 engine=engine,
                 chart=chart,
                 execute=None if execute else False,
+                confirm=True if confirm else None,
                 timeout=timeout,
                 on_progress=on_progress,
             )

@@ -1,6 +1,8 @@
 """The `nlsql` command: `serve`, `databases`, `ask`, `sql`, `mcp`, `samples load`.
 
 `ask` and `databases` run the pipeline in-process (no server needed); `serve` runs the server.
+A query whose plan is over the cost budget (`NLSQL_COST_BUDGET_ROWS`) is not run by `ask` or
+`sql` without `--yes`: they print the estimate and exit with `NEEDS_CONFIRMATION` (3).
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ from typing import Any, TextIO
 from . import __version__, pipeline, tools
 from .agents.nlp import ENGINES
 from .databases.paths import looks_like_sqlite_path
-from .exceptions import NlsqlError
+from .exceptions import NeedsConfirmation, NlsqlError
 from .exposure import is_loopback
 from .services import Services
 from .settings import Settings
+
+#: The exit status of `ask` and `sql` when a query waited for `--yes`.
+NEEDS_CONFIRMATION = 3
+_YES_HELP = "run queries whose plan is over the server's cost budget (NLSQL_COST_BUDGET_ROWS)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,12 +80,14 @@ def _parser() -> argparse.ArgumentParser:
         help="auto (default: offline when confident, else the LLM), offline, or llm",
     )
     ask.add_argument("--limit", type=int, default=None)
+    ask.add_argument("--yes", action="store_true", help=_YES_HELP)
 
     sql = commands.add_parser("sql", help="run one read-only SQL statement and print the rows")
     sql.add_argument("statement", help="one SELECT (checked like the sql.run method)")
     sql.add_argument("--db", required=True, help="a database name, a SQLite path or a URL")
     sql.add_argument("--format", choices=("table", "json"), default="table")
     sql.add_argument("--limit", type=int, default=None)
+    sql.add_argument("--yes", action="store_true", help=_YES_HELP)
 
     sample_commands = commands.add_parser("samples", help="the sample databases").add_subparsers(
         dest="samples_command", required=True
@@ -145,7 +153,12 @@ def _answer(
     try:
         answer = asyncio.run(
             pipeline.ask(
-                services, question, database=database, engine=args.engine, limit=args.limit
+                services,
+                question,
+                database=database,
+                engine=args.engine,
+                limit=args.limit,
+                confirm=args.yes,
             )
         )
         return answer | {"error": None}
@@ -153,7 +166,7 @@ def _answer(
         return {
             "question": question,
             "database": database,
-            "sql": None,
+            "sql": exc.data.get("sql") if isinstance(exc, NeedsConfirmation) else None,
             "columns": [],
             "rows": [],
             "engine": args.engine or services.settings.engine,
@@ -167,6 +180,9 @@ def _print_table(answer: dict[str, Any], out: TextIO) -> None:
     import pandas as pd
 
     print(f"-- {answer['question']}", file=out)
+    if answer.get("error_code") == NeedsConfirmation.code:
+        _print_estimate(answer["error_data"], out)
+        return
     if answer["error"]:
         print(f"error: {answer['error']}", file=out)
         return
@@ -175,6 +191,21 @@ def _print_table(answer: dict[str, Any], out: TextIO) -> None:
     print(frame.to_string(index=False), file=out)
     more = " (truncated)" if answer.get("truncated") else ""
     print(f"({answer['row_count']} rows{more}, {answer['timings']['total']:.0f} ms)\n", file=out)
+
+
+def _print_estimate(data: dict[str, Any], out: TextIO) -> None:
+    """A query that waits for `--yes`: the estimate, the plan in words, the SQL."""
+    estimate = data.get("estimate") or {}
+    print(
+        f"not run: it would read about {estimate.get('rows', 0):,} rows "
+        f"({estimate.get('kind')}), over the budget of {data.get('budget', 0):,} rows "
+        "(NLSQL_COST_BUDGET_ROWS); add --yes to run it anyway.",
+        file=out,
+    )
+    print("plan:", file=out)
+    for step in estimate.get("plan") or []:
+        print(f"  - {step}", file=out)
+    print(data.get("sql") or "", file=out)
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
@@ -186,15 +217,18 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         print(f"nlsql ask: {exc.message}", file=sys.stderr)
         return 2
     fmt = args.format or ("jsonl" if args.file else "table")
-    failed = 0
+    failed = waiting = 0
     for question in _questions(args):
         answer = _answer(services, question, database, args)
         failed += answer["error"] is not None
+        waiting += answer.get("error_code") == NeedsConfirmation.code
         if fmt == "table":
             _print_table(answer, sys.stdout)
         else:
             print(json.dumps(answer, default=str, indent=2 if fmt == "json" else None), flush=True)
-    return 1 if failed else 0
+    if failed > waiting:
+        return 1
+    return NEEDS_CONFIRMATION if waiting else 0
 
 
 def _cmd_databases(args: argparse.Namespace) -> int:
@@ -224,7 +258,12 @@ def _cmd_sql(args: argparse.Namespace) -> int:
     try:
         services = _services()
         database = _register(services, args.db)
-        result = asyncio.run(tools.run_sql(services, database, args.statement, args.limit))
+        result = asyncio.run(
+            tools.run_sql(services, database, args.statement, args.limit, confirm=args.yes)
+        )
+    except NeedsConfirmation as exc:
+        _print_estimate(exc.data, sys.stderr)
+        return NEEDS_CONFIRMATION
     except NlsqlError as exc:
         print(f"nlsql sql: {exc.message}", file=sys.stderr)
         return 1

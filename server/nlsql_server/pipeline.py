@@ -23,6 +23,7 @@ from .exceptions import (
     CannotAnswer,
     EmptyQuestion,
     InvalidParams,
+    NeedsConfirmation,
     NlsqlError,
     QueryFailed,
     UnsafeSql,
@@ -52,9 +53,11 @@ async def ask(
     chart: viz.ChartKind | None = None,
     progress: Progress = _no_progress,
     arrow: bool = False,
+    confirm: bool = False,
 ) -> dict[str, Any]:
     """Answer one question. Raises an `NlsqlError` a user can act on when it cannot. With
-    `arrow`, a large result's rows come as Arrow (`QueryResult.arrow`)."""
+    `arrow`, a large result's rows come as Arrow (`QueryResult.arrow`). SQL whose plan is over
+    the cost budget runs only with `confirm` (else `NeedsConfirmation`, with the question)."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     mark = started
@@ -104,7 +107,16 @@ async def ask(
             return None
         await stage("executing", f"Running the query on {name}")
         arrow_after = services.settings.arrow_min_rows if arrow else None
-        result = await workers.run_query(data.execute, db, checked, rows_at_most, arrow_after)
+        budget = 0 if confirm else services.settings.cost_budget_rows
+        try:
+            result = await workers.run_query(
+                data.execute, db, checked, rows_at_most, arrow_after, budget
+            )
+        except NeedsConfirmation as exc:
+            exc.data.update(
+                question=question, explanation=generated.explanation, engine=generated.engine
+            )
+            raise
         done("executing")
         return result
 
@@ -189,6 +201,8 @@ async def _write_and_run(
         return Answered(draft.offline, await run(draft.offline))
     try:
         return await _llm_until_it_runs(services, question, context, run, retrying)
+    except NeedsConfirmation:
+        raise  # the LLM's SQL is fine, only dear: the user decides
     except NlsqlError:
         if draft.offline is None:
             raise

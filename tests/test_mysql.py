@@ -38,6 +38,7 @@ from nlsql_server.services import Services
 from nlsql_server.settings import Settings
 from parity import ask as _ask
 from parity import assert_parity, assert_same_rows
+from preflight_cases import assert_plans_are_read
 from services import MariaDB, free_port
 from websockets.sync.client import connect
 
@@ -463,3 +464,7 @@ def test_a_large_result_as_arrow_holds_what_json_holds(services: Services) -> No
     rows = [list(row.values()) for row in table.to_pylist()]
     assert rows == as_rows["rows"] and len(rows) == 6000 and as_arrow["rows"] == []
     assert as_arrow["column_types"] == as_rows["column_types"] == ["integer", "date", "number"]
+
+
+def test_the_plan_is_read_before_a_query_runs(services: Services) -> None:
+    assert_plans_are_read(services, "retail_mysql")

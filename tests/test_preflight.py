@@ -22,7 +22,9 @@ from mcp import Client
 from nlsql_server.agents import data
 from nlsql_server.app import create_app
 from nlsql_server.databases.sqlite import SqliteDatabase
+from nlsql_server.services import Services
 from nlsql_server.settings import Settings
+from preflight_cases import assert_plans_are_read
 
 from nlsql_jupyter.answer import Answer
 from nlsql_jupyter.confirm import Unconfirmed
@@ -169,7 +171,7 @@ def test_the_default_budget_lets_the_sample_questions_through(server: ServerThre
         "Show me the top 5 customers by total purchase amount",
         "What is the average order value per month for 2024?",
         "customers who never ordered",
-        "revenue by product category",
+        "how many orders were cancelled",
     ):
         response = rpc(server, "ask", {"question": question, "database": "retail"})
         assert "result" in response, (question, response.get("error"))
@@ -294,3 +296,11 @@ def test_yes_runs_at_once_and_strict_raises(ip: InteractiveShell):
     assert raised.error_in_exec.estimate["rows"] >= EVENTS
     assert "NeedsConfirmation: " in captured.stdout + captured.stderr
     assert "Traceback" not in captured.stdout + captured.stderr
+
+
+def test_the_retail_sample_plans(data_dir: Path):
+    services = Services.from_settings(Settings(data_dir=data_dir))
+    try:
+        assert_plans_are_read(services, "retail")
+    finally:
+        services.close()

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..exceptions import DatabaseUnavailable, QueryFailed
 from ..settings import Settings
-from . import interrupt, sqlite_plan
+from . import interrupt, plans
 from .base import (
     Column,
     Database,
@@ -223,7 +223,7 @@ class SqliteDatabase(Database):
             conn.close()
 
     def estimate(self, sql: str) -> Estimate:
-        """`EXPLAIN QUERY PLAN` read against the cached row counts (`sqlite_plan`)."""
+        """`EXPLAIN QUERY PLAN` read against the cached row counts (`plans.sqlite`)."""
         schema = self.schema()
         conn = self._connect()
         try:
@@ -232,7 +232,7 @@ class SqliteDatabase(Database):
             raise self._failed(exc) from exc
         finally:
             conn.close()
-        return sqlite_plan.estimate(rows, schema, sql)
+        return plans.sqlite(rows, schema, sql)
 
     def _failed(self, exc: sqlite3.Error | MemoryError) -> QueryFailed:
         """What stopped a statement, said to the user: a cancel, the time limit, memory, or

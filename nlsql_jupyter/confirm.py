@@ -34,8 +34,8 @@ _FONT = "font-family:var(--jp-ui-font-family, system-ui, sans-serif);font-size:1
 class Unconfirmed:
     """The server's estimate of a query it did not run, and `run()` to run it anyway.
 
-    Falsy, with an empty `df`, so notebook code after it still runs; `answer` holds the
-    `Answer` once run (by `run()` or the button).
+    Falsy, with an empty `df`, so notebook code after it still runs; once run (by `run()` or
+    the button) `answer` holds the `Answer` and `df` is its DataFrame.
     """
 
     declined = True
@@ -46,7 +46,6 @@ class Unconfirmed:
         question: str,
         error: NeedsConfirmation,
         rerun: Callable[[], Answer],
-        on_answer: Callable[[Answer], None] | None = None,
     ) -> None:
         self.question = question
         self.message = error.message
@@ -57,7 +56,6 @@ class Unconfirmed:
         self.explanation = str(error.data.get("explanation") or "")
         self.answer: Answer | None = None
         self._rerun = rerun
-        self._on_answer = on_answer
 
     def __bool__(self) -> bool:
         return False
@@ -131,8 +129,6 @@ class Unconfirmed:
                 "metadata": {"nlsql": answer.provenance()},
             },
         )
-        if self._on_answer is not None:
-            self._on_answer(answer)
         return answer
 
     # -- how it looks --------------------------------------------------------------------------

@@ -9,6 +9,8 @@ kernel's `Runtime`. Our own errors render as a short message without a traceback
 `%%ask` returns the `Answer`, so `_`, `Out[n]` and `--out VAR` hold it like any cell value.
 A question the engine declines returns a `Declined` that shows what was understood: one
 unanswerable question does not stop "Run All" (`%config AskMagics.strict = True` raises).
+Nor does a query the server would not run without confirmation (its plan is over the cost
+budget): that returns an `Unconfirmed` showing the estimate with a "Run anyway" button.
 """
 
 from __future__ import annotations
@@ -388,10 +390,7 @@ class AskMagics(Magics):
             if self.strict:
                 raise
             unconfirmed = Unconfirmed(
-                request.question,
-                exc,
-                lambda: replace(asking(True), view=self._view(chart)),
-                on_answer=lambda ran: self._store(request.out, ran),
+                request.question, exc, lambda: replace(asking(True), view=self._view(chart))
             )
             self._store(request.out, unconfirmed)
             return unconfirmed

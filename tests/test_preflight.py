@@ -278,7 +278,7 @@ def test_ask_shows_the_estimate_and_run_anyway_shows_the_answer(ip: InteractiveS
     [shown] = waiting.output.outputs
     assert "FROM events" in shown["data"]["text/plain"] and "5000" in shown["data"]["text/plain"]
     assert shown["metadata"]["nlsql"]["question"] == "how many events are there"
-    assert ip.user_ns["counted"] is waiting.answer
+    assert ip.user_ns["counted"] is waiting and waiting.df.iloc[0, 0] == EVENTS
 
 
 def test_yes_runs_at_once_and_strict_raises(ip: InteractiveShell):

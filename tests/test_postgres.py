@@ -446,7 +446,11 @@ def test_a_client_that_goes_away_stops_its_postgres_query(
             time.sleep(0.05)
 
     request = {"jsonrpc": "2.0", "id": 1, "method": "sql.run"}
-    request["params"] = {"database": "retail_postgres", "sql": f"SELECT COUNT(*) FROM {marker}"}
+    request["params"] = {
+        "database": "retail_postgres",
+        "sql": f"SELECT COUNT(*) FROM {marker}",
+        "confirm": True,  # a cartesian join: it would wait for confirmation
+    }
     with admin, ServerThread(create_app(settings)) as server:
         with connect(server.url.replace("http://", "ws://") + "/ws") as ws:
             ws.send(json.dumps(request))

@@ -5,6 +5,7 @@ the CLI as a subprocess, a real IPython shell with the widget objects."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -18,10 +19,13 @@ import pytest
 from conftest import ServerThread
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
+from llm_server import ScriptedLlm, services_for
 from mcp import Client
+from nlsql_server import pipeline
 from nlsql_server.agents import data
 from nlsql_server.app import create_app
 from nlsql_server.databases.sqlite import SqliteDatabase
+from nlsql_server.exceptions import NeedsConfirmation as ServerNeedsConfirmation
 from nlsql_server.services import Services
 from nlsql_server.settings import Settings
 from preflight_cases import assert_plans_are_read
@@ -302,5 +306,26 @@ def test_the_retail_sample_plans(data_dir: Path):
     services = Services.from_settings(Settings(data_dir=data_dir))
     try:
         assert_plans_are_read(services, "retail")
+    finally:
+        services.close()
+
+
+def test_the_llms_dear_sql_waits_for_the_user_and_is_not_retried(
+    llm_server: ScriptedLlm, data_dir: Path
+):
+    services = services_for(llm_server, data_dir)
+    dear = "SELECT COUNT(*) AS pairs FROM customers a, customers b WHERE a.city < b.city"
+    llm_server.enqueue(f"```sql\n{dear}\n```", f"```sql\n{dear}\n```")
+    question = "how many pairs of customers are there"
+    try:
+        with pytest.raises(ServerNeedsConfirmation) as waiting:
+            asyncio.run(pipeline.ask(services, question, database="retail", engine="llm"))
+        assert waiting.value.data["engine"] == "llm"
+        assert waiting.value.data["estimate"]["kind"] == "cartesian join"
+        assert len(llm_server.requests) == 1  # not sent back to the model as an error
+        answered = asyncio.run(
+            pipeline.ask(services, question, database="retail", engine="llm", confirm=True)
+        )
+        assert answered["rows"][0][0] > 12_000_000  # ran: every pair of cities compared
     finally:
         services.close()

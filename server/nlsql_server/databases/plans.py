@@ -104,16 +104,18 @@ class _Walk:
                     self.words.saw(*scan_step(table, rows, loops * out))
                 else:
                     rest = rest or ""
-                    if _KEY.search(rest):
-                        each, how = 1.0, "its key"
-                    elif "AUTOMATIC" in rest:
+                    index = _INDEX.search(rest)
+                    how = f"index {index.group(1)}" if index else "an index"
+                    if "AUTOMATIC" in rest:
                         # SQLite builds the index first: one pass over the table.
                         read += loops * rows
                         each, how = min(rows, INDEX_ROWS), "an index built for this query"
+                    elif _RANGE.search(rest):
+                        each = max(1.0, rows / 4)  # SQLite's guess for one bound
+                    elif _KEY.search(rest):
+                        each, how = 1.0, "its key"
                     else:
-                        index = _INDEX.search(rest)
-                        how = f"index {index.group(1)}" if index else "an index"
-                        each = max(1.0, rows / 4) if _RANGE.search(rest) else min(rows, INDEX_ROWS)
+                        each = min(rows, INDEX_ROWS)
                     self.words.saw(*lookup_step(table, how, each, loops * out))
                 read += loops * out * each
                 out *= max(each, 1.0)

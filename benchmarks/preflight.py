@@ -6,8 +6,8 @@
    median and p95 ms per question, their spread over the questions, and the largest estimate
    (no ordinary question may come near the budget).
 2. `ask` latency through two real `nlsql serve` processes, the check on (default budget) and off
-   (`NLSQL_COST_BUDGET_ROWS=0`), the same questions interleaved over keep-alive HTTP: medians
-   and their ratio.
+   (`NLSQL_COST_BUDGET_ROWS=0`), the same questions interleaved over keep-alive HTTP: medians,
+   their ratio, and the median difference of each question's on/off pair.
 3. On the 1,000,000-row table of `benchmarks/head_of_line.make_database`: an ordinary aggregate
    runs (timed with the check on and off), a self-join and a cartesian join stop with their
    estimates.
@@ -129,11 +129,13 @@ def ask_latency(answered: list[tuple[str, str]], rounds: int, log: Path) -> None
                     for name, url in order if turn % 2 == 0 else order[::-1]:
                         times[name].append(ask(url, database, question))
     on, off = ms(times["on"]), ms(times["off"])
+    paired = statistics.median(a - b for a, b in zip(times["on"], times["off"], strict=True))
     print(f"\n2. ask over HTTP, {len(times['on'])} asks each, interleaved")
     print(f"{'check':<34} {'median ms':>10} {'p95 ms':>8}")
     print(f"{'on (default budget)':<34} {on[0]:>10.2f} {on[1]:>8.2f}")
     print(f"{'off (NLSQL_COST_BUDGET_ROWS=0)':<34} {off[0]:>10.2f} {off[1]:>8.2f}")
     print(f"{'ratio on / off':<34} {on[0] / off[0]:>10.3f} {on[1] / off[1]:>8.3f}")
+    print(f"{'same question, on minus off':<34} {paired * 1000:>10.2f}")
 
 
 def million_rows(repeat: int, log: Path, directory: Path) -> None:

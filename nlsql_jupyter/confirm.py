@@ -38,7 +38,8 @@ class Unconfirmed:
     the button) `answer` holds the `Answer` and `df` is its DataFrame.
     """
 
-    declined = True
+    #: Not declined: the SQL is written and only waits for the user.
+    declined = False
     chart = None
 
     def __init__(

@@ -202,8 +202,9 @@ class AskMagics(Magics):
     ).tag(config=True)
     strict = Bool(
         False,
-        help="Raise CannotAnswer when the engine declines a question (stops 'Run All'), "
-        "instead of showing what it understood.",
+        help="Raise CannotAnswer when the engine declines a question, and NeedsConfirmation "
+        "when the server would not run a query over its cost budget (stops 'Run All'), "
+        "instead of showing what it understood or the estimate with a 'Run anyway' button.",
     ).tag(config=True)
     display_rows = Integer(20, help="Rows of the DataFrame shown in the cell.").tag(config=True)
     progress = Bool(True, help="Show each stage while the question is answered.").tag(config=True)

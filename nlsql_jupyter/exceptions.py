@@ -156,7 +156,10 @@ class NeedsConfirmation(NlsqlError):
         return str(self.data.get("sql") or "")
 
     def hints(self) -> list[str]:
-        return ["Run it anyway: `%%ask --yes`, or `confirm=True` from Python."]
+        return [
+            "Run it anyway: add --yes (`%%ask --yes`, `%nlsql sql --yes`), or `confirm=True` "
+            "from Python."
+        ]
 
 
 class TooBusy(NlsqlError):

@@ -505,7 +505,7 @@ class AskMagics(Magics):
         %nlsql connect [URL] [--token T]
                                 use the server at URL (no URL: the default server)
         %nlsql history          the questions asked in this session
-        %nlsql sql [--db NAME] [--limit N] [--out VAR] STATEMENT
+        %nlsql sql [--db NAME] [--limit N] [--out VAR] [--yes] STATEMENT
                                 run one read-only statement (no engine); in the cell form
                                 `%%nlsql sql --db NAME` the cell body is the statement
         """
@@ -538,7 +538,7 @@ class AskMagics(Magics):
         database = self._database(args.db)
         comment = re.match(r"\s*--\s*(.*)", statement)
         question = comment.group(1).strip() if comment else ""
-        result = self.runtime.run_sql(statement, database, args.limit)
+        result = self.runtime.run_sql(statement, database, args.limit, confirm=args.yes)
         result["schema"] = self.runtime.provenance(statement, database)
         answer = replays.sql_answer(result, statement, database, question, chart=self.chart)
         answer = replace(answer, limit=args.limit, view=self._view(None if self.chart else "none"))
@@ -655,11 +655,16 @@ def _sql_parser() -> MagicArgumentParser:
     parser.add_argument("--db", metavar="NAME", help="the database (default: the session's)")
     parser.add_argument("--limit", type=int, metavar="N", help="return at most N rows")
     parser.add_argument("--out", metavar="VAR", help="also store the Answer in this variable")
+    parser.add_argument(
+        "--yes", action="store_true", help="run it even over the server's cost budget"
+    )
     return parser
 
 
 #: `%nlsql sql`'s options (each with a value) before the statement on the same line.
-_SQL_OPTIONS = re.compile(r"^\s*((?:--?[\w-]+(?:=|\s+)(?:\"[^\"]*\"|'[^']*'|\S+)\s+)*)(.*)$", re.S)
+_SQL_OPTIONS = re.compile(
+    r"^\s*((?:--yes\s+|--?[\w-]+(?:=|\s+)(?:\"[^\"]*\"|'[^']*'|\S+)\s+)*)(.*)$", re.S
+)
 
 
 def _split_sql_line(line: str) -> tuple[str, str]:

@@ -245,11 +245,16 @@ class Runtime:
         described["samples"] = values
         return described
 
-    def run_sql(self, sql: str, database: str, limit: int | None = None) -> dict[str, Any]:
-        """`sql.run`: one read-only statement's rows and their kinds (no engine)."""
+    def run_sql(
+        self, sql: str, database: str, limit: int | None = None, confirm: bool = False
+    ) -> dict[str, Any]:
+        """`sql.run`: one read-only statement's rows and their kinds (no engine); over the
+        server's cost budget only with `confirm` (else `NeedsConfirmation`)."""
         params: dict[str, Any] = {"database": self.resolve_database(database), "sql": sql}
         if limit is not None:
             params["limit"] = limit
+        if confirm:
+            params["confirm"] = True
         return dict(self.client.call(protocol.SQL_RUN, params))
 
     def provenance(self, sql: str, database: str) -> dict[str, Any]:

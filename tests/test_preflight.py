@@ -329,3 +329,14 @@ def test_the_llms_dear_sql_waits_for_the_user_and_is_not_retried(
         assert answered["rows"][0][0] > 12_000_000  # ran: every pair of cities compared
     finally:
         services.close()
+
+
+def test_nlsql_sql_asks_first_too_and_runs_with_yes(ip: InteractiveShell):
+    with capture_output() as captured:
+        refused = ip.run_cell("%nlsql sql --db events SELECT COUNT(*) AS n FROM events")
+    assert isinstance(refused.error_in_exec, NeedsConfirmation)
+    said = captured.stdout + captured.stderr
+    assert "--yes" in said and "Traceback" not in said
+    with capture_output():
+        ran = ip.run_cell("%nlsql sql --db events --yes SELECT COUNT(*) AS n FROM events")
+    assert isinstance(ran.result, Answer) and ran.result.df.iloc[0, 0] == EVENTS

@@ -340,3 +340,20 @@ def test_nlsql_sql_asks_first_too_and_runs_with_yes(ip: InteractiveShell):
     with capture_output():
         ran = ip.run_cell("%nlsql sql --db events --yes SELECT COUNT(*) AS n FROM events")
     assert isinstance(ran.result, Answer) and ran.result.df.iloc[0, 0] == EVENTS
+
+
+def test_mcp_ask_needs_confirm_true_too(thrifty_server: ServerThread):
+    asked = {"question": "how many events are there", "database": "events"}
+
+    async def main() -> dict[str, Any]:
+        async with Client(f"{thrifty_server.url}/mcp") as client:
+            return {
+                "asked": await client.call_tool("ask", asked),
+                "confirmed": await client.call_tool("ask", asked | {"confirm": True}),
+            }
+
+    seen = anyio.run(main)
+    said = seen["asked"].structured_content
+    assert seen["asked"].is_error is True and said["error"] == "needs_confirmation"
+    assert said["question"] == "how many events are there" and "FROM events" in said["sql"]
+    assert seen["confirmed"].structured_content["rows"] == [[EVENTS]]

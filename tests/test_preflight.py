@@ -24,6 +24,8 @@ from mcp import Client
 from nlsql_server import pipeline
 from nlsql_server.agents import data
 from nlsql_server.app import create_app
+from nlsql_server.databases import plans
+from nlsql_server.databases.base import DatabaseSchema
 from nlsql_server.databases.sqlite import SqliteDatabase
 from nlsql_server.exceptions import NeedsConfirmation as ServerNeedsConfirmation
 from nlsql_server.services import Services
@@ -357,3 +359,10 @@ def test_mcp_ask_needs_confirm_true_too(thrifty_server: ServerThread):
     assert seen["asked"].is_error is True and said["error"] == "needs_confirmation"
     assert said["question"] == "how many events are there" and "FROM events" in said["sql"]
     assert seen["confirmed"].structured_content["rows"] == [[EVENTS]]
+
+
+def test_mariadbs_rows_with_a_filter_share_are_read():
+    """MariaDB writes `rows` as `7 (50%)` when a rowid filter applies."""
+    row = {"id": 1, "select_type": "SIMPLE", "table": "t", "type": "ref", "key": "i"}
+    estimate = plans.mysql([row | {"rows": "7 (50%)"}], DatabaseSchema(()), "SELECT 1 FROM t")
+    assert (estimate.kind, estimate.rows) == ("index lookup", 7)

@@ -160,6 +160,15 @@ def _rows_of(schema: DatabaseSchema, table: str | None, fallback: float) -> floa
     return fallback
 
 
+_NUMBER = re.compile(r"\s*(\d+(?:\.\d+)?)")
+
+
+def _leading_number(value: Any) -> float:
+    """A plan's row figure: `7`, `'7'`, or MariaDB's `'7 (50%)'` (a rowid filter's share)."""
+    found = _NUMBER.match(str(value if value is not None else ""))
+    return float(found.group(1)) if found else 1.0
+
+
 #: MySQL access types that read a whole table (`ALL`) or a whole index (`index`).
 _MYSQL_SCANS = {"ALL", "index"}
 
@@ -181,7 +190,7 @@ def mysql(rows: list[dict[str, Any]], schema: DatabaseSchema, sql: str) -> Estim
                 continue  # no table used
             named = str(row["table"])
             table = aliases(sql, "mysql").get(named.lower(), named)
-            planned = float(row.get("rows") or 1)
+            planned = _leading_number(row.get("rows"))
             if str(row.get("type") or "") in _MYSQL_SCANS:
                 each = _rows_of(schema, table, planned)
                 words.saw(*scan_step(table, each, loops))

@@ -60,6 +60,7 @@ def ask(
     limit: int | None = None,
     frames: Mapping[str, Any] | None = None,
     choice: Mapping[str, Any] | None = None,
+    confirm: bool = False,
 ) -> Answer:
     """Ask `database` (default: the session's) `question`; return the `Answer`.
 
@@ -67,11 +68,14 @@ def ask(
     DataFrames: the server sees their columns and a few text values, never their rows, and
     the SQL it writes runs in this kernel. Uses the same server and session as `%%ask`.
     A question with two meanings raises `NeedsClarification`; ask again with one of its
-    `options[i]["choice"]` as `choice`.
+    `options[i]["choice"]` as `choice`. SQL whose plan reads more rows than the server's
+    budget raises `NeedsConfirmation` (with its estimate) unless `confirm`.
     """
     from nlsql_jupyter.runtime import get_runtime
 
-    return get_runtime().ask(question, database=database, limit=limit, frames=frames, choice=choice)
+    return get_runtime().ask(
+        question, database=database, limit=limit, frames=frames, choice=choice, confirm=confirm
+    )
 
 
 def replay(

@@ -80,11 +80,15 @@ class ProgressView:
         self.message = "SQL ready (not run)" if not answer.executed else "answered"
         self._refresh()
 
-    def fail(self, error: BaseException, *, declined: bool = False) -> None:
-        """The question failed; `declined`: the engine would not guess (not an error)."""
+    def fail(
+        self, error: BaseException, *, declined: bool = False, message: str | None = None
+    ) -> None:
+        """The question failed; `declined`: the server would not go on (not an error), with
+        `message` saying why."""
         self.outcome = "declined" if declined else "failed"
         where = f" while {self.stage}" if self.stage else ""
-        self.message = "not answered" if declined else f"failed{where} ({type(error).__name__})"
+        failed = f"failed{where} ({type(error).__name__})"
+        self.message = message or ("not answered" if declined else failed)
         self._refresh()
 
     def _refresh(self) -> None:

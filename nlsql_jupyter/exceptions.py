@@ -8,6 +8,7 @@
     ├── UnknownTable                unknown_table
     ├── UnsafeSql                   unsafe_sql
     ├── QueryFailed                 query_failed
+    ├── NeedsConfirmation           needs_confirmation    (`.estimate`: over the server's budget)
     ├── TooBusy                     too_busy              (this client has too many queries going)
     ├── CannotAnswer                cannot_answer         (`.understood` says what was recognised)
     ├── NeedsClarification          needs_clarification   (`.options`: the readings to choose from)
@@ -54,6 +55,7 @@ __all__ = [
     "MessageRefused",
     "MethodNotFound",
     "NeedsClarification",
+    "NeedsConfirmation",
     "NlsqlError",
     "ProtocolError",
     "QueryFailed",
@@ -135,6 +137,31 @@ class UnsafeSql(NlsqlError):
 
 class QueryFailed(NlsqlError):
     code = "query_failed"
+
+
+class NeedsConfirmation(NlsqlError):
+    """The server did not run the SQL: its plan reads more rows than the server's budget.
+
+    `%%ask` shows the estimate with a "Run anyway" button instead of raising (unless `strict`).
+    """
+
+    code = "needs_confirmation"
+
+    @property
+    def estimate(self) -> dict[str, Any]:
+        """`kind`, `rows`, `plan` (steps in words), `words`, `cost`, as the server sent them."""
+        found = self.data.get("estimate")
+        return found if isinstance(found, dict) else {}
+
+    @property
+    def sql(self) -> str:
+        return str(self.data.get("sql") or "")
+
+    def hints(self) -> list[str]:
+        return [
+            "Run it anyway: add --yes (`%%ask --yes`, `%nlsql sql --yes`), or `confirm=True` "
+            "from Python."
+        ]
 
 
 class TooBusy(NlsqlError):
@@ -279,6 +306,7 @@ _BY_CODE: dict[str, type[NlsqlError]] = {
     ErrorCode.UNSAFE_SQL: UnsafeSql,
     ErrorCode.QUERY_FAILED: QueryFailed,
     ErrorCode.TOO_BUSY: TooBusy,
+    ErrorCode.NEEDS_CONFIRMATION: NeedsConfirmation,
     ErrorCode.CANNOT_ANSWER: CannotAnswer,
     ErrorCode.NEEDS_CLARIFICATION: NeedsClarification,
     ErrorCode.LLM_NOT_CONFIGURED: LlmNotConfigured,

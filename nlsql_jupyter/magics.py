@@ -10,6 +10,8 @@ kernel's `Runtime`. Our own errors render as a short message without a traceback
 A question the engine declines returns a `Declined` that shows what was understood: one
 unanswerable question does not stop "Run All" (`%config AskMagics.strict = True` raises). A
 question with two meanings returns a `Clarification`: its readings as buttons (`clarify.py`).
+Nor does a query the server would not run without confirmation (its plan is over the cost
+budget): that returns an `Unconfirmed` showing the estimate with a "Run anyway" button.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, default, 
 
 from nlsql_jupyter import replays
 from nlsql_jupyter.answer import Answer, Declined
+from nlsql_jupyter.confirm import Unconfirmed
 from nlsql_jupyter.display import (
     ProgressView,
     StatusView,
@@ -49,6 +52,7 @@ from nlsql_jupyter.exceptions import (
     CannotAnswer,
     EmptyQuestion,
     NeedsClarification,
+    NeedsConfirmation,
     NlsqlError,
     Unauthorized,
 )
@@ -113,6 +117,8 @@ class AskRequest:
     engine: str | None = None
     #: Names of the notebook's DataFrames to ask about (`--from`), instead of a database.
     frames: tuple[str, ...] = ()
+    #: Run the SQL even when its plan is over the server's cost budget (`--yes`).
+    confirm: bool = False
 
     @classmethod
     def from_args(
@@ -139,6 +145,7 @@ class AskRequest:
             limit=args.limit,
             engine=args.engine,
             frames=frame_names(args.frames),
+            confirm=args.yes,
         )
 
 
@@ -201,8 +208,9 @@ class AskMagics(Magics):
     ).tag(config=True)
     strict = Bool(
         False,
-        help="Raise CannotAnswer when the engine declines a question (stops 'Run All'), "
-        "instead of showing what it understood.",
+        help="Raise CannotAnswer when the engine declines a question, and NeedsConfirmation "
+        "when the server would not run a query over its cost budget (stops 'Run All'), "
+        "instead of showing what it understood or the estimate with a 'Run anyway' button.",
     ).tag(config=True)
     display_rows = Integer(20, help="Rows of the DataFrame shown in the cell.").tag(config=True)
     progress = Bool(True, help="Show each stage while the question is answered.").tag(config=True)
@@ -309,6 +317,11 @@ class AskMagics(Magics):
     )
     @argument("--no-chart", action="store_true", help="Do not show a chart (--chart none).")
     @argument("--sql", action="store_true", help="Only show the generated SQL; do not run it.")
+    @argument(
+        "--yes",
+        action="store_true",
+        help="Run the SQL even when the server estimates it over its cost budget.",
+    )
     @argument("--limit", type=int, metavar="N", help="Return at most N rows.")
     @argument(
         "--replay",
@@ -332,7 +345,7 @@ class AskMagics(Magics):
     @argument("words", nargs="*", metavar="QUESTION", help="The question, in the line form.")
     def ask_cell(
         self, line: str, cell: str | None = None
-    ) -> Answer | Declined | Stale | Clarification | None:
+    ) -> Answer | Declined | Stale | Clarification | Unconfirmed | None:
         """Answer the question in the cell body (or on the line, `%ask ...`): show the SQL,
         the data and a chart.
 
@@ -369,22 +382,39 @@ class AskMagics(Magics):
             "chart": chart,
             "execute": not request.sql_only,
             "timeout": self.timeout,
-            "on_progress": progress.update,
+            "confirm": request.confirm,
         }
         try:
-            answer = self.runtime.ask(request.question, frames=frames, **ask_options)
+            answer = self.runtime.ask(
+                request.question, frames=frames, on_progress=progress.update, **ask_options
+            )
         except NeedsClarification as exc:
             progress.fail(exc, declined=True)
             if self.strict:
                 raise
             from nlsql_jupyter.clarify import Clarification  # ipywidgets: only when needed
 
-            asked = {k: v for k, v in ask_options.items() if k != "on_progress"}
-            asked["frames"] = frames
             database = self.runtime.state.database
-            clarification = Clarification(self.runtime, request.question, exc, database, asked)
+            clarification = Clarification(
+                self.runtime, request.question, exc, database, {**ask_options, "frames": frames}
+            )
             self._store(request.out, clarification)
             return clarification
+        except NeedsConfirmation as exc:
+            progress.fail(exc, declined=True, message="waiting for confirmation")
+            if self.strict:
+                raise
+            confirmed = {**ask_options, "confirm": True}
+            unconfirmed = Unconfirmed(
+                request.question,
+                exc,
+                lambda: replace(
+                    self.runtime.ask(request.question, frames=frames, **confirmed),
+                    view=self._view(chart),
+                ),
+            )
+            self._store(request.out, unconfirmed)
+            return unconfirmed
         except CannotAnswer as exc:
             progress.fail(exc, declined=True)
             if self.strict:
@@ -495,7 +525,7 @@ class AskMagics(Magics):
         %nlsql connect [URL] [--token T]
                                 use the server at URL (no URL: the default server)
         %nlsql history          the questions asked in this session
-        %nlsql sql [--db NAME] [--limit N] [--out VAR] STATEMENT
+        %nlsql sql [--db NAME] [--limit N] [--out VAR] [--yes] STATEMENT
                                 run one read-only statement (no engine); in the cell form
                                 `%%nlsql sql --db NAME` the cell body is the statement
         %nlsql glossary [--db NAME] [--forget WORD]
@@ -530,7 +560,7 @@ class AskMagics(Magics):
         database = self._database(args.db)
         comment = re.match(r"\s*--\s*(.*)", statement)
         question = comment.group(1).strip() if comment else ""
-        result = self.runtime.run_sql(statement, database, args.limit)
+        result = self.runtime.run_sql(statement, database, args.limit, confirm=args.yes)
         result["schema"] = self.runtime.provenance(statement, database)
         answer = replays.sql_answer(result, statement, database, question, chart=self.chart)
         answer = replace(answer, limit=args.limit, view=self._view(None if self.chart else "none"))
@@ -664,11 +694,16 @@ def _sql_parser() -> MagicArgumentParser:
     parser.add_argument("--db", metavar="NAME", help="the database (default: the session's)")
     parser.add_argument("--limit", type=int, metavar="N", help="return at most N rows")
     parser.add_argument("--out", metavar="VAR", help="also store the Answer in this variable")
+    parser.add_argument(
+        "--yes", action="store_true", help="run it even over the server's cost budget"
+    )
     return parser
 
 
 #: `%nlsql sql`'s options (each with a value) before the statement on the same line.
-_SQL_OPTIONS = re.compile(r"^\s*((?:--?[\w-]+(?:=|\s+)(?:\"[^\"]*\"|'[^']*'|\S+)\s+)*)(.*)$", re.S)
+_SQL_OPTIONS = re.compile(
+    r"^\s*((?:--yes\s+|--?[\w-]+(?:=|\s+)(?:\"[^\"]*\"|'[^']*'|\S+)\s+)*)(.*)$", re.S
+)
 
 
 def _split_sql_line(line: str) -> tuple[str, str]:

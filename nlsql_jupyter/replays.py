@@ -256,7 +256,8 @@ def replay(
             if not isinstance(before, dict):  # saved before columns were kept: names only
                 before = {name: () for name in before or ()}
             return Stale(saved, tuple(schema_changes(before, now["tables"])))
-        rows = runtime.run_sql(sql, database, limit) if execute else {}
+        # The saved SQL already ran once (its outputs are saved): no second confirmation.
+        rows = runtime.run_sql(sql, database, limit, confirm=True) if execute else {}
         result = rows | base | {"database": database, "chart": saved.get("chart"), "schema": now}
     answer = Answer.from_result(result, executed=execute)
     return replace(answer, limit=limit, replay_of=saved)

@@ -145,8 +145,11 @@ class Runtime:
         on_progress: ProgressCallback | None = None,
         frames: Mapping[str, Any] | None = None,
         choice: Mapping[str, Any] | None = None,
+        confirm: bool = False,
     ) -> Answer:
-        """Ask the server; without `database`, the session's database answers.
+        """Ask the server; without `database`, the session's database answers. With
+        `confirm`, SQL whose plan is over the server's cost budget runs too (else
+        `NeedsConfirmation`).
 
         `choice`: an option's `choice` from a `NeedsClarification`, to answer with that reading.
 
@@ -179,6 +182,7 @@ class Runtime:
                 engine=engine,
                 chart=chart,
                 execute=None if execute else False,
+                confirm=True if confirm else None,
                 timeout=timeout,
                 on_progress=on_progress,
                 choice=dict(choice) if choice is not None else None,
@@ -266,11 +270,16 @@ class Runtime:
         described["samples"] = values
         return described
 
-    def run_sql(self, sql: str, database: str, limit: int | None = None) -> dict[str, Any]:
-        """`sql.run`: one read-only statement's rows and their kinds (no engine)."""
+    def run_sql(
+        self, sql: str, database: str, limit: int | None = None, confirm: bool = False
+    ) -> dict[str, Any]:
+        """`sql.run`: one read-only statement's rows and their kinds (no engine); over the
+        server's cost budget only with `confirm` (else `NeedsConfirmation`)."""
         params: dict[str, Any] = {"database": self.resolve_database(database), "sql": sql}
         if limit is not None:
             params["limit"] = limit
+        if confirm:
+            params["confirm"] = True
         return dict(self.client.call(protocol.SQL_RUN, params))
 
     def provenance(self, sql: str, database: str) -> dict[str, Any]:

@@ -204,6 +204,35 @@ TOUR = [
         "above for its later questions)."
     ),
     new_code_cell("%nlsql glossary --forget parcels"),
+    new_markdown_cell(
+        "## Expensive queries ask first\n\n"
+        "Before it runs a query the server reads the database's plan and estimates the rows it "
+        "will read. Over its budget (`NLSQL_COST_BUDGET_ROWS`, 10 million rows) it runs "
+        "nothing: the cell shows the estimate and the plan in words, with a *Run anyway* "
+        "button (`%%ask --yes` runs at once). Here a clinic whose `visits.patient_id` has no "
+        "index: finding the patients who never visited reads every visit once per patient."
+    ),
+    new_code_cell(
+        "import sqlite3\nimport tempfile\nfrom pathlib import Path\n\n"
+        'clinic = Path(tempfile.mkdtemp()) / "clinic.sqlite"\n'
+        "with sqlite3.connect(clinic) as db:\n"
+        '    db.execute("CREATE TABLE patients (patient_id INTEGER PRIMARY KEY, name TEXT)")\n'
+        "    db.execute(\n"
+        '        "CREATE TABLE visits (visit_id INTEGER PRIMARY KEY, "\n'
+        '        "patient_id INTEGER REFERENCES patients (patient_id), fee REAL)"\n'
+        "    )\n"
+        "    ids = range(4000)\n"
+        '    db.executemany("INSERT INTO patients VALUES (?, ?)", ((i, f"patient {i}") for i in ids))\n'
+        '    db.executemany("INSERT INTO visits VALUES (?, ?, ?)", ((i, i % 3500, 9.5) for i in ids))\n'
+        "db.close()"
+    ),
+    new_code_cell("%%ask --db {clinic} --out never\npatients who never visited"),
+    new_markdown_cell(
+        "Clicking *Run anyway* asks again with `confirm=True` and shows the answer under the "
+        "button; from code, `never.run()` (or `never.button.click()`) does the same. Then "
+        "`never.df` holds the rows and `never.answer` the answer."
+    ),
+    new_code_cell("never.button.click()\nnever.df.head()"),
 ]
 
 

@@ -19,6 +19,7 @@ from nlsql_server.databases.duck import DuckdbDatabase
 from nlsql_server.services import Services
 from nlsql_server.settings import Settings
 from parity import assert_parity
+from preflight_cases import assert_plans_are_read
 
 
 def nlsql(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -168,3 +169,7 @@ def test_a_file_outside_is_refused_with_a_reason(server: ServerThread) -> None:
     )
     assert reply["error"]["data"]["code"] == "unsafe_sql"
     assert "READ_CSV is not allowed" in reply["error"]["message"]
+
+
+def test_the_plan_is_read_before_a_query_runs(services: Services) -> None:
+    assert_plans_are_read(services, "retail_duckdb")

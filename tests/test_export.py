@@ -52,7 +52,8 @@ class Expected:
     charts: int
     tables: int
     dropdowns: list[list[str]]
-    #: DataFrames held by Output widgets (an answer chosen in a clarification), each shown once.
+    #: DataFrames inside saved `Output` widgets (an answer shown after a choice or "Run anyway"):
+    #: only an export that renders widgets shows them.
     widget_tables: int = 0
 
 
@@ -61,20 +62,23 @@ def _expected(notebook: nbformat.NotebookNode) -> Expected:
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
     data = [o.get("data", {}) for o in outputs]
     state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    in_widgets = [
+        o.get("data", {})
+        for model in state.values()
+        if model["model_name"] == "OutputModel"
+        for o in model["state"].get("outputs", [])
+    ]
     return Expected(
         charts=sum(any(k.startswith("application/vnd.vegalite.") for k in d) for d in data),
         tables=sum('class="dataframe"' in "".join(d.get("text/html", "")) for d in data),
+        widget_tables=sum(
+            'class="dataframe"' in "".join(d.get("text/html", "")) for d in in_widgets
+        ),
         dropdowns=[
             list(model["state"]["_options_labels"])
             for model in state.values()
             if model["model_name"] == "DropdownModel"
         ],
-        widget_tables=sum(
-            'class="dataframe"' in output.get("data", {}).get("text/html", "")
-            for model in state.values()
-            if model["model_name"] == "OutputModel"
-            for output in model["state"].get("outputs", [])
-        ),
     )
 
 

@@ -144,3 +144,32 @@ def test_tour_asks_which_meaning_remembers_it_and_the_next_question_uses_it(exec
     assert _chart_marks(following) == ["line"]
     assert "parcels.sent_on" in str(following)
     assert "Forgot 'parcels'" in str(_outputs(notebook, "%nlsql glossary --forget"))
+
+
+def test_tour_shows_an_expensive_query_waiting_for_run_anyway(executed_tour):
+    _, notebook = executed_tour
+    waiting = _outputs(notebook, "%%ask --db {clinic}")
+    said = [o.get("data", {}).get("text/plain", "") for o in waiting]
+    assert any(
+        text.startswith("Not run yet: this query would read about 16,004,000 rows (cartesian")
+        and "for each of 4,000 rows so far, read all 4,000 rows of visits" in text
+        for text in said
+    ), said
+    [view] = [
+        o["data"]["application/vnd.jupyter.widget-view+json"]
+        for o in waiting
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert view["model_id"] in state
+    buttons = [m["state"] for m in state.values() if m["model_name"] == "ButtonModel"]
+    assert any(b["description"] == "Ran" and b["disabled"] for b in buttons)
+    answers = [
+        output
+        for m in state.values()
+        if m["model_name"] == "OutputModel"
+        for output in m["state"].get("outputs", [])
+    ]
+    assert any("NOT EXISTS" in o["data"]["text/plain"] for o in answers)  # saved with the widget
+    [head] = [o for o in _outputs(notebook, "never.button.click()") if "data" in o]
+    assert "patient 3500" in head["data"]["text/plain"]  # the first patient with no visit

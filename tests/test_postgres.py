@@ -29,6 +29,7 @@ from nlsql_server.services import Services
 from nlsql_server.settings import Settings
 from parity import ask as _ask
 from parity import assert_parity, assert_same_rows
+from preflight_cases import assert_plans_are_read
 from services import PostgreSQL, free_port
 from test_mysql import SEED_QUESTIONS, _nlsql
 from websockets.sync.client import connect
@@ -445,7 +446,11 @@ def test_a_client_that_goes_away_stops_its_postgres_query(
             time.sleep(0.05)
 
     request = {"jsonrpc": "2.0", "id": 1, "method": "sql.run"}
-    request["params"] = {"database": "retail_postgres", "sql": f"SELECT COUNT(*) FROM {marker}"}
+    request["params"] = {
+        "database": "retail_postgres",
+        "sql": f"SELECT COUNT(*) FROM {marker}",
+        "confirm": True,  # a cartesian join: it would wait for confirmation
+    }
     with admin, ServerThread(create_app(settings)) as server:
         with connect(server.url.replace("http://", "ws://") + "/ws") as ws:
             ws.send(json.dumps(request))
@@ -467,3 +472,7 @@ def test_a_large_result_as_arrow_holds_what_json_holds(services: Services) -> No
     rows = [list(row.values()) for row in table.to_pylist()]
     assert rows == as_rows["rows"] and len(rows) == 6000 and as_arrow["rows"] == []
     assert as_arrow["column_types"] == as_rows["column_types"] == ["integer", "date", "number"]
+
+
+def test_the_plan_is_read_before_a_query_runs(services: Services) -> None:
+    assert_plans_are_read(services, "retail_postgres")

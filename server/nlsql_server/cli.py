@@ -2,6 +2,8 @@
 
 `ask` and `databases` run the pipeline in-process (no server needed); `serve` runs the server.
 `glossary list|add|remove` reads and writes a database's overlay of remembered meanings.
+A query whose plan is over the cost budget (`NLSQL_COST_BUDGET_ROWS`) is not run by `ask` or
+`sql` without `--yes`: they print the estimate and exit with `NEEDS_CONFIRMATION` (3).
 """
 
 from __future__ import annotations
@@ -18,11 +20,15 @@ from typing import Any, TextIO
 from . import __version__, pipeline, remembering, tools
 from .agents.nlp import ENGINES
 from .databases.paths import looks_like_sqlite_path
-from .exceptions import InvalidParams, NeedsClarification, NlsqlError
+from .exceptions import InvalidParams, NeedsClarification, NeedsConfirmation, NlsqlError
 from .exposure import is_loopback
 from .glossary import AGGREGATES, term_rows
 from .services import Services
 from .settings import Settings
+
+#: The exit status of `ask` and `sql` when a query waited for `--yes`.
+NEEDS_CONFIRMATION = 3
+_YES_HELP = "run queries whose plan is over the server's cost budget (NLSQL_COST_BUDGET_ROWS)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,12 +93,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --choose: keep the choice in the database's glossary overlay",
     )
+    ask.add_argument("--yes", action="store_true", help=_YES_HELP)
 
     sql = commands.add_parser("sql", help="run one read-only SQL statement and print the rows")
     sql.add_argument("statement", help="one SELECT (checked like the sql.run method)")
     sql.add_argument("--db", required=True, help="a database name, a SQLite path or a URL")
     sql.add_argument("--format", choices=("table", "json"), default="table")
     sql.add_argument("--limit", type=int, default=None)
+    sql.add_argument("--yes", action="store_true", help=_YES_HELP)
 
     glossary = commands.add_parser(
         "glossary", help="the meanings remembered for a database (its glossary overlay)"
@@ -189,6 +197,7 @@ def _answer(
                 engine=args.engine,
                 limit=args.limit,
                 choice=choice,
+                confirm=args.yes,
             )
         )
 
@@ -212,7 +221,7 @@ def _answer(
         return {
             "question": question,
             "database": database,
-            "sql": None,
+            "sql": exc.data.get("sql") if isinstance(exc, NeedsConfirmation) else None,
             "columns": [],
             "rows": [],
             "engine": args.engine or services.settings.engine,
@@ -226,6 +235,9 @@ def _print_table(answer: dict[str, Any], out: TextIO) -> None:
     import pandas as pd
 
     print(f"-- {answer['question']}", file=out)
+    if answer.get("error_code") == NeedsConfirmation.code:
+        _print_estimate(answer["error_data"], out)
+        return
     if answer["error"]:
         print(f"error: {answer['error']}", file=out)
         options = answer["error_data"].get("options") or []
@@ -243,6 +255,21 @@ def _print_table(answer: dict[str, Any], out: TextIO) -> None:
     print(f"({answer['row_count']} rows{more}, {answer['timings']['total']:.0f} ms)\n", file=out)
 
 
+def _print_estimate(data: dict[str, Any], out: TextIO) -> None:
+    """A query that waits for `--yes`: the estimate, the plan in words, the SQL."""
+    estimate = data.get("estimate") or {}
+    print(
+        f"not run: it would read about {estimate.get('rows', 0):,} rows "
+        f"({estimate.get('kind')}), over the budget of {data.get('budget', 0):,} rows "
+        "(NLSQL_COST_BUDGET_ROWS); add --yes to run it anyway.",
+        file=out,
+    )
+    print("plan:", file=out)
+    for step in estimate.get("plan") or []:
+        print(f"  - {step}", file=out)
+    print(data.get("sql") or "", file=out)
+
+
 def _cmd_ask(args: argparse.Namespace) -> int:
     try:
         services = _services()
@@ -252,15 +279,18 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         print(f"nlsql ask: {exc.message}", file=sys.stderr)
         return 2
     fmt = args.format or ("jsonl" if args.file else "table")
-    failed = 0
+    failed = waiting = 0
     for question in _questions(args):
         answer = _answer(services, question, database, args)
         failed += answer["error"] is not None
+        waiting += answer.get("error_code") == NeedsConfirmation.code
         if fmt == "table":
             _print_table(answer, sys.stdout)
         else:
             print(json.dumps(answer, default=str, indent=2 if fmt == "json" else None), flush=True)
-    return 1 if failed else 0
+    if failed > waiting:
+        return 1
+    return NEEDS_CONFIRMATION if waiting else 0
 
 
 def _cmd_databases(args: argparse.Namespace) -> int:
@@ -290,7 +320,12 @@ def _cmd_sql(args: argparse.Namespace) -> int:
     try:
         services = _services()
         database = _register(services, args.db)
-        result = asyncio.run(tools.run_sql(services, database, args.statement, args.limit))
+        result = asyncio.run(
+            tools.run_sql(services, database, args.statement, args.limit, confirm=args.yes)
+        )
+    except NeedsConfirmation as exc:
+        _print_estimate(exc.data, sys.stderr)
+        return NEEDS_CONFIRMATION
     except NlsqlError as exc:
         print(f"nlsql sql: {exc.message}", file=sys.stderr)
         return 1

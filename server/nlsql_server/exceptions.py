@@ -8,6 +8,7 @@
     ├── UnknownTable                unknown_table
     ├── UnsafeSql                   unsafe_sql            (anything but one read-only statement)
     ├── QueryFailed                 query_failed          (the database refused or timed out)
+    ├── NeedsConfirmation           needs_confirmation    (its plan reads more rows than the budget)
     ├── TooBusy                     too_busy              (this client has too many queries going)
     ├── CannotAnswer                cannot_answer         (the engine did not understand enough)
     ├── NeedsClarification          needs_clarification   (two readings: data lists the options)
@@ -65,6 +66,15 @@ class UnsafeSql(NlsqlError):
 
 class QueryFailed(NlsqlError):
     code = ErrorCode.QUERY_FAILED
+
+
+class NeedsConfirmation(NlsqlError):
+    """The statement's plan is over the cost budget: run only when the client confirms.
+
+    `data["estimate"]` holds the kind, rows and plan in words; `data["sql"]` the statement.
+    """
+
+    code = ErrorCode.NEEDS_CONFIRMATION
 
 
 class TooBusy(NlsqlError):

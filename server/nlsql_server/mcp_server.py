@@ -21,7 +21,13 @@ import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
 from . import __version__, pipeline, tools
-from .exceptions import InvalidParams, NeedsClarification, NlsqlError, UnknownDatabase
+from .exceptions import (
+    InvalidParams,
+    NeedsClarification,
+    NeedsConfirmation,
+    NlsqlError,
+    UnknownDatabase,
+)
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -56,7 +62,8 @@ def build_mcp(services: Services, databases: Sequence[str] | None = None) -> MCP
         instructions=(
             "Read-only access to SQL databases. Start with list_databases and discover_tables; "
             "ask answers a plain-English question; execute_query runs one read-only statement. "
-            "Long results are cut to fit: a cut result has truncated: true and a note."
+            "Long results are cut to fit: a cut result has truncated: true and a note. A query "
+            "over the server's cost budget is not run until called again with confirm: true."
         ),
     )
 
@@ -79,6 +86,14 @@ def build_mcp(services: Services, databases: Sequence[str] | None = None) -> MCP
         measures) beside the same value as structured content."""
         try:
             payload = await call
+        except NeedsConfirmation as exc:
+            # Not a failure: the agent reads the estimate and decides whether to confirm.
+            said = {"error": exc.code, "message": exc.message} | exc.data
+            return CallToolResult(
+                content=[TextContent(type="text", text=pydantic_core.to_json(said).decode())],
+                structured_content=said,
+                is_error=True,
+            )
         except NlsqlError as exc:
             raise ToolError(f"{exc.code}: {exc.message}") from exc
         text = pydantic_core.to_json(payload, fallback=str).decode()
@@ -124,16 +139,22 @@ def build_mcp(services: Services, databases: Sequence[str] | None = None) -> MCP
             "Ask for fewer values (limit).",
         )
 
-    async def query(database: str, sql: str, limit: int | None) -> dict[str, Any]:
-        return rows_capped(await tools.run_sql(services, known(database), sql, limit))
+    async def query(database: str, sql: str, limit: int | None, confirm: bool) -> dict[str, Any]:
+        return rows_capped(
+            await tools.run_sql(services, known(database), sql, limit, confirm=confirm)
+        )
 
-    async def answer(question: str, database: str | None, choose: int | None) -> dict[str, Any]:
+    async def answer(
+        question: str, database: str | None, choose: int | None, confirm: bool
+    ) -> dict[str, Any]:
         if database is not None:
             known(database)
         elif allowed is not None:
             database = allowed[0]
         try:
-            return rows_capped(await pipeline.ask(services, question, database=database))
+            return rows_capped(
+                await pipeline.ask(services, question, database=database, confirm=confirm)
+            )
         except NeedsClarification as exc:
             options = exc.data["options"]
             if choose is None:
@@ -141,7 +162,9 @@ def build_mcp(services: Services, databases: Sequence[str] | None = None) -> MCP
             if not 1 <= choose <= len(options):
                 raise InvalidParams(f"choose: the options are 1 to {len(options)}.") from exc
             term = options[choose - 1]["choice"]["term"]
-            answered = await pipeline.ask(services, question, database=database, choice=term)
+            answered = await pipeline.ask(
+                services, question, database=database, choice=term, confirm=confirm
+            )
             return rows_capped(answered | {"chosen": options[choose - 1]["label"]})
 
     @mcp.tool(name="list_databases", title="List databases", annotations=reads)
@@ -168,21 +191,27 @@ def build_mcp(services: Services, databases: Sequence[str] | None = None) -> MCP
 
     @mcp.tool(name="execute_query", title="Run a read-only SQL query", annotations=reads)
     async def execute_query_tool(
-        database: str, sql: str, limit: int | None = None
+        database: str, sql: str, limit: int | None = None, confirm: bool = False
     ) -> dict[str, Any]:
         """Run one read-only SQL statement (SELECT/WITH/UNION); anything that writes is refused.
-        A long result is cut to fit; `note` then says how many rows were left out."""
-        return await guarded(query(database, sql, limit))
+        A long result is cut to fit; `note` then says how many rows were left out. A query
+        whose plan reads more rows than the server's budget is not run: the result says
+        `needs_confirmation` with the estimate; call again with `confirm: true` to run it."""
+        return await guarded(query(database, sql, limit, confirm))
 
     @mcp.tool(name="ask", title="Ask a question in plain English", annotations=reads)
     async def ask_tool(
-        question: str, database: str | None = None, choose: int | None = None
+        question: str,
+        database: str | None = None,
+        choose: int | None = None,
+        confirm: bool = False,
     ) -> dict[str, Any]:
         """Answer a plain-English question: returns the SQL, the rows and a chart spec.
         A long result is cut to fit; `note` then says how many rows were left out.
         A question with several meanings returns `needs_clarification` and numbered `options`
-        instead: ask again with `choose` set to the number of the one meant."""
-        return await guarded(answer(question, database, choose))
+        instead: ask again with `choose` set to the number of the one meant. SQL whose plan is
+        over the server's budget is not run without `confirm: true` (as execute_query)."""
+        return await guarded(answer(question, database, choose, confirm))
 
     return mcp
 

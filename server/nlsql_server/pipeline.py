@@ -24,6 +24,7 @@ from .exceptions import (
     EmptyQuestion,
     InvalidParams,
     NeedsClarification,
+    NeedsConfirmation,
     NlsqlError,
     QueryFailed,
     UnsafeSql,
@@ -56,12 +57,14 @@ async def ask(
     progress: Progress = _no_progress,
     arrow: bool = False,
     choice: dict[str, Any] | None = None,
+    confirm: bool = False,
 ) -> dict[str, Any]:
     """Answer one question. Raises an `NlsqlError` a user can act on when it cannot. With
     `arrow`, a large result's rows come as Arrow (`QueryResult.arrow`). `choice`: the glossary
     term of the option chosen when the question asked for clarification, laid over the
     glossary for this question and, in a session, for the questions after it there ("what
-    about April?" keeps the reading)."""
+    about April?" keeps the reading). SQL whose plan is over the cost budget runs only with
+    `confirm` (else `NeedsConfirmation`, with the question)."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     mark = started
@@ -116,7 +119,16 @@ async def ask(
             return None
         await stage("executing", f"Running the query on {name}")
         arrow_after = services.settings.arrow_min_rows if arrow else None
-        result = await workers.run_query(data.execute, db, checked, rows_at_most, arrow_after)
+        budget = 0 if confirm else services.settings.cost_budget_rows
+        try:
+            result = await workers.run_query(
+                data.execute, db, checked, rows_at_most, arrow_after, budget
+            )
+        except NeedsConfirmation as exc:
+            exc.data.update(
+                question=question, explanation=generated.explanation, engine=generated.engine
+            )
+            raise
         done("executing")
         return result
 
@@ -205,6 +217,8 @@ async def _write_and_run(
         return Answered(draft.offline, await run(draft.offline))
     try:
         return await _llm_until_it_runs(services, question, context, run, retrying)
+    except NeedsConfirmation:
+        raise  # the LLM's SQL is fine, only dear: the user decides
     except NlsqlError:
         if draft.offline is None:
             raise

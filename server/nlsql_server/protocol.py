@@ -77,6 +77,7 @@ class ErrorCode(StrEnum):
     DATABASE_UNAVAILABLE = "database_unavailable"
     UNSAFE_SQL = "unsafe_sql"
     QUERY_FAILED = "query_failed"
+    NEEDS_CONFIRMATION = "needs_confirmation"
     # the server's capacity (workers.py)
     TOO_BUSY = "too_busy"
     # the engines
@@ -181,6 +182,9 @@ class SqlRunParams(SqlParams):
     """Rows to return at most (capped by the server's `NLSQL_ROW_LIMIT`)."""
     arrow: bool = False
     """`true`: rows past `NLSQL_ARROW_MIN_ROWS` may come as an Arrow stream ("Large results")."""
+    confirm: bool = False
+    """`true`: run it even when its plan's estimate is over the server's budget (else the error
+    `needs_confirmation` with the estimate)."""
 
 
 #: A sample value of a frame's column: what JSON carries (dates as ISO text).
@@ -237,6 +241,9 @@ class AskParams(Params):
     """Tables that live in the client (a notebook's DataFrames), described without their
     rows: the answer is DuckDB SQL over them, written and checked but never run here
     (`executed: false`); `database` is then left out."""
+    confirm: bool = False
+    """`true`: run the SQL even when its plan's estimate is over the server's budget (else the
+    error `needs_confirmation` with the estimate and the SQL)."""
     choice: Choice | None = None
     """The option chosen when the question was answered with `needs_clarification`."""
 

@@ -100,7 +100,9 @@ async def _tools_call(
 async def _sql_run(
     services: Services, params: protocol.SqlRunParams, rid: Id, notify: Notify
 ) -> Any:
-    return await tools.run_sql(services, params.database, params.sql, params.limit, params.arrow)
+    return await tools.run_sql(
+        services, params.database, params.sql, params.limit, params.arrow, params.confirm
+    )
 
 
 async def _ask(services: Services, params: protocol.AskParams, rid: Id, notify: Notify) -> Any:
@@ -129,6 +131,7 @@ async def _ask(services: Services, params: protocol.AskParams, rid: Id, notify: 
         progress=progress,
         arrow=params.arrow,
         choice=params.choice.term if params.choice is not None else None,
+        confirm=params.confirm,
     )
 
 

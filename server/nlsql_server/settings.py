@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     #: an Arrow IPC stream instead of JSON rows (docs/protocol.md, "Large results"). Charts
     #: are drawn up to 5,000 rows, so the default sends no chart's rows as Arrow.
     arrow_min_rows: int = Field(default=5_000, ge=0)
+    #: Rows a query may be expected to read (its plan's estimate, before it runs) and still run
+    #: without the client's confirmation (`confirm: true`, `nlsql … --yes`, the notebook's
+    #: "Run anyway"); 0: never ask. A full scan of a million rows runs; a join that reads a
+    #: table once per row of another (rows multiply) asks first.
+    cost_budget_rows: int = Field(default=10_000_000, ge=0)
     #: Threads that run queries, engines and the work on their results at once (docs/limits.md).
     query_threads: int = 16
     #: Threads for cheap blocking calls (schema, registry): never queued behind queries.

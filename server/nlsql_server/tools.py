@@ -91,14 +91,21 @@ async def sample_values(
 
 
 async def run_sql(
-    services: Services, database: str, sql: str, limit: int | None = None, arrow: bool = False
+    services: Services,
+    database: str,
+    sql: str,
+    limit: int | None = None,
+    arrow: bool = False,
+    confirm: bool = False,
 ) -> dict[str, Any]:
     """Run one checked read-only statement (`sql.run`, `execute_query`, `nlsql sql`); with
-    `arrow`, a large result's rows come as Arrow (`QueryResult.arrow`)."""
+    `arrow`, a large result's rows come as Arrow (`QueryResult.arrow`). Over the cost budget it
+    runs only with `confirm` (else `NeedsConfirmation`)."""
     db = await workers.run_cheap(services.registry.get, database)
     rows_at_most = data.row_limit(limit, services.settings.row_limit)
     arrow_after = services.settings.arrow_min_rows if arrow else None
-    result = await workers.run_query(data.run, db, sql, rows_at_most, arrow_after)
+    budget = 0 if confirm else services.settings.cost_budget_rows
+    result = await workers.run_query(data.run, db, sql, rows_at_most, arrow_after, budget)
     kinds = await workers.run_result(viz.result_kinds, result)
     return result.to_dict() | {"column_types": kinds}
 

@@ -22,9 +22,10 @@ from ..databases.base import (
     Table,
     quote_identifier,
 )
+from ..databases.cost import Estimate, count
 from ..engines.base import EngineContext
 from ..engines.offline.words import name_words
-from ..exceptions import InvalidParams
+from ..exceptions import InvalidParams, NeedsConfirmation
 from ..glossary import Glossary
 
 #: A text column with at most this many distinct values is indexed for value matching.
@@ -52,19 +53,45 @@ def check(sql: str, dialect: str) -> CheckedSql:
     return CheckedSql(sql, dialect)
 
 
+def preflight(database: Database, checked: CheckedSql, budget: int) -> Estimate | None:
+    """The plan's estimate of a checked statement; raise `NeedsConfirmation` when it reads more
+    than `budget` rows (0: no budget, nothing is asked of the database)."""
+    if budget <= 0:
+        return None
+    estimate = database.estimate(checked.sql)
+    if estimate is not None and estimate.rows > budget:
+        raise NeedsConfirmation(
+            f"This query would read about {count(estimate.rows)} rows ({estimate.kind}), more "
+            f"than the {count(budget)} the server runs without asking (NLSQL_COST_BUDGET_ROWS). "
+            f"Plan: {estimate.words} Run it anyway with `confirm: true`.",
+            database=database.name,
+            sql=checked.sql,
+            budget=budget,
+            estimate=estimate.to_dict(),
+        )
+    return estimate
+
+
 def execute(
-    database: Database, checked: CheckedSql, limit: int, arrow_after: int | None = None
+    database: Database,
+    checked: CheckedSql,
+    limit: int,
+    arrow_after: int | None = None,
+    budget: int = 0,
 ) -> QueryResult:
-    """Run a checked statement with a row limit, as Arrow past `arrow_after` rows (blocking:
-    call it from a worker thread)."""
+    """Run a checked statement with a row limit, as Arrow past `arrow_after` rows, unless its
+    plan reads more than `budget` rows (`preflight`). Blocking: call it from a worker thread."""
     if checked.dialect != database.dialect:
         raise ValueError(f"SQL checked for {checked.dialect} cannot run on {database.dialect}")
+    preflight(database, checked, budget)
     return database.execute(checked.sql, limit, arrow_after)
 
 
-def run(database: Database, sql: str, limit: int, arrow_after: int | None = None) -> QueryResult:
-    """Check `sql` for `database`'s dialect, then run it with a row limit."""
-    return execute(database, check(sql, database.dialect), limit, arrow_after)
+def run(
+    database: Database, sql: str, limit: int, arrow_after: int | None = None, budget: int = 0
+) -> QueryResult:
+    """Check `sql` for `database`'s dialect, then run it with a row limit within `budget`."""
+    return execute(database, check(sql, database.dialect), limit, arrow_after, budget)
 
 
 def row_limit(limit: int | None, most: int) -> int:

@@ -16,6 +16,7 @@ import sqlglot
 
 from ..exceptions import UnknownTable
 from .arrow import ROWS_PER_BATCH, ArrowBuilder, ArrowRows
+from .cost import Estimate
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,11 @@ class Database(abc.ABC):
         """Run one statement already checked by `safety`; at most `limit` rows come back, within
         `self.limits` (`fetch_bounded`), as Arrow past `arrow_after` rows. A cancelled
         request's statement stops (`interrupt`)."""
+
+    def estimate(self, sql: str) -> Estimate | None:
+        """What running a statement already checked by `safety` would cost, from the
+        database's plan, without running it; None when the database gives no estimate."""
+        return None
 
     def read_many(self, statements: Sequence[str], limit: int) -> list[list[list[Any]]]:
         """The rows (at most `limit` each) of statements the server wrote itself to learn about

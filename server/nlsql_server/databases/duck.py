@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import hashlib
+import json
 import os
 import threading
 import uuid
@@ -28,7 +29,7 @@ import duckdb
 
 from ..exceptions import DatabaseUnavailable, InvalidParams, QueryFailed
 from ..settings import Settings
-from . import interrupt
+from . import interrupt, plans
 from .base import (
     Column,
     Database,
@@ -39,6 +40,7 @@ from .base import (
     Table,
     fetch_bounded,
 )
+from .cost import Estimate
 
 #: File kinds a folder or a `tables` entry may hold, and the DuckDB reader of each.
 READERS = {
@@ -234,6 +236,18 @@ class DuckdbDatabase(Database):
         finally:
             timer.cancel()
             cursor.close()
+
+    def estimate(self, sql: str) -> Estimate:
+        """`EXPLAIN (FORMAT json)`'s estimated cardinalities (`plans.duckdb`)."""
+        schema = self.schema()
+        cursor = self._conn.cursor()
+        try:
+            found = cursor.execute("EXPLAIN (FORMAT json) " + sql).fetchall()
+        except duckdb.Error as exc:
+            raise self._failed(exc, timed_out=False) from exc
+        finally:
+            cursor.close()
+        return plans.duckdb(json.loads(found[0][1]), schema)
 
     def _failed(self, exc: duckdb.Error, timed_out: bool) -> QueryFailed:
         if isinstance(exc, duckdb.InterruptException):

@@ -30,7 +30,7 @@ import pymysql.cursors
 from pymysql.constants import FIELD_TYPE
 
 from ..exceptions import DatabaseUnavailable, NlsqlError, QueryFailed
-from . import interrupt
+from . import interrupt, plans
 from .base import (
     Column,
     Database,
@@ -41,6 +41,7 @@ from .base import (
     Table,
     fetch_bounded,
 )
+from .cost import Estimate
 from .pooled import Pool, SchemaCache
 
 log = logging.getLogger(__name__)
@@ -335,6 +336,14 @@ class MysqlDatabase(Database):
 
     def execute(self, sql: str, limit: int, arrow_after: int | None = None) -> QueryResult:
         return self._run(sql, limit, arrow_after=arrow_after)
+
+    def estimate(self, sql: str) -> Estimate | None:
+        """`EXPLAIN`'s rows per table (`plans.mysql`); TiDB's plan has another shape: none."""
+        schema = self.schema()
+        if self.flavour == "tidb":
+            return None
+        result = self._run("EXPLAIN " + sql, 1_000)
+        return plans.mysql([dict(zip(result.columns, row)) for row in result.rows], schema, sql)
 
     def _run(
         self,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -35,7 +36,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.types.string import TextLoader
 
 from ..exceptions import DatabaseUnavailable, NlsqlError, QueryFailed
-from . import interrupt
+from . import interrupt, plans
 from .base import (
     Column,
     Database,
@@ -46,6 +47,7 @@ from .base import (
     Table,
     fetch_bounded,
 )
+from .cost import Estimate
 from .pooled import Pool, SchemaCache
 
 log = logging.getLogger(__name__)
@@ -348,6 +350,13 @@ class PostgresDatabase(Database):
 
     def execute(self, sql: str, limit: int, arrow_after: int | None = None) -> QueryResult:
         return self._run(sql, limit, arrow_after=arrow_after)
+
+    def estimate(self, sql: str) -> Estimate:
+        """`EXPLAIN (FORMAT JSON)`: the planner's rows and cost (`plans.postgres`)."""
+        schema = self.schema()
+        found = self._run("EXPLAIN (FORMAT JSON) " + sql.strip().rstrip(";"), 1).rows[0][0]
+        plan = json.loads(found) if isinstance(found, str) else found
+        return plans.postgres(plan[0]["Plan"], schema)
 
     def _run(
         self,

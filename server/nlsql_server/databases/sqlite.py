@@ -19,7 +19,7 @@ from typing import Any
 
 from ..exceptions import DatabaseUnavailable, QueryFailed
 from ..settings import Settings
-from . import interrupt
+from . import interrupt, plans
 from .base import (
     Column,
     Database,
@@ -30,6 +30,7 @@ from .base import (
     Table,
     fetch_bounded,
 )
+from .cost import Estimate
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 #: SQLite VM steps between two checks of a query's time limit (some 10-50 ms): each check takes
@@ -220,6 +221,18 @@ class SqliteDatabase(Database):
             raise self._failed(exc) from exc
         finally:
             conn.close()
+
+    def estimate(self, sql: str) -> Estimate:
+        """`EXPLAIN QUERY PLAN` read against the cached row counts (`plans.sqlite`)."""
+        schema = self.schema()
+        conn = self._connect()
+        try:
+            rows = conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()
+        except (sqlite3.Error, MemoryError) as exc:
+            raise self._failed(exc) from exc
+        finally:
+            conn.close()
+        return plans.sqlite(rows, schema, sql)
 
     def _failed(self, exc: sqlite3.Error | MemoryError) -> QueryFailed:
         """What stopped a statement, said to the user: a cancel, the time limit, memory, or

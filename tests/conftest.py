@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -226,3 +227,20 @@ def postgres() -> Iterator[object]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def ip(data_dir: Path) -> Iterator[Any]:
+    """An IPython shell with the extension loaded, talking to the bundled server (no URL
+    configured); a module that needs another server defines its own `ip`."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from nlsql_jupyter.runtime import get_runtime
+
+    shell = InteractiveShell.instance()
+    get_runtime().connect(None)
+    result = shell.run_cell("%load_ext nlsql_jupyter")
+    assert result.success, result.error_in_exec
+    yield shell
+    shell.run_cell("%config AskMagics.notebook = None")
+    shell.run_cell("%unload_ext nlsql_jupyter")

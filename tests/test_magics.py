@@ -27,17 +27,6 @@ from nlsql_jupyter.runtime import get_runtime
 SEED_TOP = "Show me the top 5 customers by total purchase amount"
 
 
-@pytest.fixture(scope="module")
-def ip(data_dir) -> Iterator[InteractiveShell]:
-    """A shell with the extension loaded, talking to the bundled server (no URL configured)."""
-    shell = InteractiveShell.instance()
-    get_runtime().connect(None)
-    result = shell.run_cell("%load_ext nlsql_jupyter")
-    assert result.success, result.error_in_exec
-    yield shell
-    shell.run_cell("%unload_ext nlsql_jupyter")
-
-
 @pytest.fixture(autouse=True)
 def _default_server(ip: InteractiveShell) -> Iterator[None]:
     yield

@@ -7,13 +7,11 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pandas as pd
-import pytest
 from conftest import ServerThread
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
@@ -23,20 +21,8 @@ from llm_server import ScriptedLlm
 import nlsql_jupyter
 from nlsql_jupyter.answer import Answer
 from nlsql_jupyter.replays import Stale
-from nlsql_jupyter.runtime import get_runtime
 
 SEED_TOP = "Show me the top 5 customers by total purchase amount"
-
-
-@pytest.fixture(scope="module")
-def ip(data_dir: Path) -> Iterator[InteractiveShell]:
-    shell = InteractiveShell.instance()
-    get_runtime().connect(None)
-    result = shell.run_cell("%load_ext nlsql_jupyter")
-    assert result.success, result.error_in_exec
-    yield shell
-    shell.run_cell("%config AskMagics.notebook = None")
-    shell.run_cell("%unload_ext nlsql_jupyter")
 
 
 def run(ip: InteractiveShell, cell: str) -> tuple[Any, CapturedIO]:

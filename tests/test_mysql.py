@@ -39,7 +39,7 @@ from nlsql_server.settings import Settings
 from parity import ask as _ask
 from parity import assert_parity, assert_same_rows
 from preflight_cases import assert_plans_are_read
-from services import MariaDB, free_port
+from services import MariaDB, PostgreSQL, free_port
 from websockets.sync.client import connect
 
 SEED_QUESTIONS = (
@@ -62,27 +62,34 @@ def _nlsql(*args: str, env: dict[str, str] | None = None, timeout: float = 300) 
 
 @dataclass(frozen=True)
 class Loaded:
-    server: MariaDB
+    server: MariaDB | PostgreSQL
     config: Path
     load_seconds: float
+
+
+def load_samples(server: MariaDB | PostgreSQL, suffix: str, folder: Path) -> Loaded:
+    """Both samples loaded into `server` by `nlsql samples load`, and a databases file in
+    `folder` serving them as `<sample>_<suffix>`."""
+    started = time.perf_counter()
+    done = _nlsql("samples", "load", "--url", server.admin_url)
+    seconds = time.perf_counter() - started
+    assert done.returncode == 0, done.stderr
+    config = folder / "databases.toml"
+    config.write_text(
+        "".join(
+            f'[databases.{name}_{suffix}]\nurl = "{server.url(name)}"\nsample = "{name}"\n\n'
+            for name in SAMPLES
+        )
+    )
+    label = type(server).__name__
+    print(f"\n{label} started in {server.started_in:.2f} s; samples loaded in {seconds:.1f} s")
+    return Loaded(server, config, seconds)
 
 
 @pytest.fixture(scope="session")
 def loaded(mariadb: MariaDB, tmp_path_factory: pytest.TempPathFactory) -> Loaded:
     """Both samples loaded by `nlsql samples load`, and a databases file serving them."""
-    started = time.perf_counter()
-    done = _nlsql("samples", "load", "--url", mariadb.admin_url)
-    seconds = time.perf_counter() - started
-    assert done.returncode == 0, done.stderr
-    config = tmp_path_factory.mktemp("config") / "databases.toml"
-    config.write_text(
-        "".join(
-            f'[databases.{name}_mysql]\nurl = "{mariadb.url(name)}"\nsample = "{name}"\n\n'
-            for name in SAMPLES
-        )
-    )
-    print(f"\nMariaDB started in {mariadb.started_in:.2f} s; samples loaded in {seconds:.1f} s")
-    return Loaded(mariadb, config, seconds)
+    return load_samples(mariadb, "mysql", tmp_path_factory.mktemp("config"))
 
 
 @pytest.fixture(scope="module")

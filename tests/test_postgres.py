@@ -13,7 +13,6 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,35 +30,14 @@ from parity import ask as _ask
 from parity import assert_parity, assert_same_rows
 from preflight_cases import assert_plans_are_read
 from services import PostgreSQL, free_port
-from test_mysql import SEED_QUESTIONS, _nlsql
+from test_mysql import SAMPLES, SEED_QUESTIONS, Loaded, _nlsql, load_samples
 from websockets.sync.client import connect
-
-SAMPLES = ("retail", "finance")
-
-
-@dataclass(frozen=True)
-class Loaded:
-    server: PostgreSQL
-    config: Path
-    load_seconds: float
 
 
 @pytest.fixture(scope="session")
 def pg_loaded(postgres: PostgreSQL, tmp_path_factory: pytest.TempPathFactory) -> Loaded:
     """Both samples loaded by `nlsql samples load`, and a databases file serving them."""
-    started = time.perf_counter()
-    done = _nlsql("samples", "load", "--url", postgres.admin_url)
-    seconds = time.perf_counter() - started
-    assert done.returncode == 0, done.stderr
-    config = tmp_path_factory.mktemp("pgconfig") / "databases.toml"
-    config.write_text(
-        "".join(
-            f'[databases.{name}_postgres]\nurl = "{postgres.url(name)}"\nsample = "{name}"\n\n'
-            for name in SAMPLES
-        )
-    )
-    print(f"\nPostgreSQL started in {postgres.started_in:.2f} s; samples loaded in {seconds:.1f} s")
-    return Loaded(postgres, config, seconds)
+    return load_samples(postgres, "postgres", tmp_path_factory.mktemp("pgconfig"))
 
 
 @pytest.fixture(scope="module")

@@ -59,6 +59,7 @@ class ProgressView:
         self.elapsed_ms: float | None = None
         self.outcome: str | None = None  # None while running, then "done" or "failed"
         self.timings: dict[str, Any] = {}
+        self.unchecked = False  # answered by a model whose SQL no check matched to the question
         self._handle = display(self, display_id=True) if visible else None
 
     def update(self, event: dict[str, Any]) -> None:
@@ -77,7 +78,16 @@ class ProgressView:
             self.done.append(self.stage)
         self.outcome = "done"
         self.timings = dict(answer.timings)
-        self.message = "SQL ready (not run)" if not answer.executed else "answered"
+        # The offline engine's SQL is checked against the question before it is shown (every
+        # word placed, the grain asked for); a model's is only checked to run, and a small one
+        # is confidently wrong on a fifth to two fifths of them (docs/llm.md): said in amber.
+        self.unchecked = answer.engine == "llm"
+        if not answer.executed:
+            self.message = "SQL ready (not run)"
+        elif self.unchecked:
+            self.message = "answered by the LLM: read its SQL before trusting the numbers"
+        else:
+            self.message = "answered"
         self._refresh()
 
     def fail(
@@ -108,7 +118,7 @@ class ProgressView:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
         if self.outcome == "done":
-            mark, colour = "✓", "#15803d"
+            mark, colour = "✓", "#b45309" if self.unchecked else "#15803d"
             detail = self._timing_text()
         elif self.outcome == "failed":
             mark, colour = "✗", "#b91c1c"

@@ -14,6 +14,7 @@ from IPython.utils.capture import CapturedIO, capture_output
 
 import nlsql_jupyter
 from nlsql_jupyter.answer import Answer, Declined
+from nlsql_jupyter.display import ProgressView
 from nlsql_jupyter.exceptions import (
     CannotAnswer,
     EmptyQuestion,
@@ -109,6 +110,21 @@ def test_ask_value_is_the_answer_with_sql_table_and_chart(ip):
     assert progress[-1].data["text/plain"].startswith("✓ answered")
     for stage in ("linking", "generating", "validating", "executing", "charting"):
         assert stage in progress[-1].data["text/plain"]
+
+
+@pytest.mark.parametrize(
+    ("engine", "line", "colour"),
+    [
+        ("offline", "✓ answered", "#15803d"),
+        ("llm", "✓ answered by the LLM: read its SQL before trusting the numbers", "#b45309"),
+    ],
+)
+def test_a_model_written_answer_is_not_shown_as_checked(engine, line, colour):
+    progress = ProgressView("orders per channel", visible=False)
+    progress.finish(Answer("orders per channel", "SELECT 1", engine=engine))
+    bundle = progress._repr_mimebundle_()
+    assert bundle["text/plain"].startswith(line)
+    assert f"color:{colour}" in bundle["text/html"]
 
 
 def test_every_output_carries_its_provenance(ip):

@@ -87,9 +87,18 @@ class ScriptedLlm:
                         "finish_reason": "stop",
                     }
                 ],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                # Counted as words, not tokens: enough to check what the client adds up.
+                "usage": {
+                    "prompt_tokens": (words := _words(body.get("messages", []))),
+                    "completion_tokens": len(reply.content.split()),
+                    "total_tokens": words + len(reply.content.split()),
+                },
             }
         )
+
+
+def _words(messages: list[dict[str, Any]]) -> int:
+    return sum(len(str(m.get("content", "")).split()) for m in messages)
 
 
 def services_for(llm: ScriptedLlm, data_dir: Path, **settings: Any) -> Services:

@@ -143,6 +143,18 @@ def test_sql_the_database_accepts_is_never_refused(sql: str) -> None:
     assert unknown_name(sqlglot.parse_one(sql, read="sqlite"), SCHEMA) is None
 
 
+# -- what a question costs --------------------------------------------------------------------
+
+
+def test_the_tokens_each_call_sent_are_added_up(llm_server: ScriptedLlm, data_dir: Path) -> None:
+    services = services_for(llm_server, data_dir, llm_temperature=0.0)
+    llm_server.enqueue(fenced(FAILING), fenced(GOOD_SQL))
+    ask(services, "orders per channel")
+    sent = [sum(len(m["content"].split()) for m in r["messages"]) for r in llm_server.requests]
+    usage = services.nlp.llm.usage
+    assert usage.calls == 2 and usage.prompt_tokens == sum(sent) > 0
+
+
 # -- what the prompt carries -------------------------------------------------------------------
 
 

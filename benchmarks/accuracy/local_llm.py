@@ -30,6 +30,9 @@ MODEL = cached("models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
 ALIAS = "qwen2.5-coder-1.5b-instruct"
 #: Loading a 1 GB model takes seconds; a first start on a busy machine takes longer.
 _START_TIMEOUT = 300.0
+#: The prompt cache's budget for saved model states: a few databases' schema prefixes. The
+#: server's memory grows past it (each saved state also copies the last logits).
+_CACHE_BYTES = 256 << 20
 
 
 class LocalLlmError(RuntimeError):
@@ -52,9 +55,13 @@ def serve(model: Path = MODEL, n_ctx: int = 4096) -> Iterator[str]:
         process = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(model)]
             + ["--model_alias", ALIAS, "--host", "127.0.0.1", "--port", str(port)]
-            + ["--n_ctx", str(n_ctx), "--verbose", "False"]
+            + ["--n_ctx", str(n_ctx), "--verbose", "False", "--logits_all", "False"]
             # Its default is half the cores; the caller mostly waits for the model meanwhile.
-            + ["--n_threads", str(os.cpu_count() or 1)],
+            + ["--n_threads", str(os.cpu_count() or 1)]
+            # Keep the evaluated prompt prefixes of recent calls, not only of the last one, as
+            # llama.cpp's own server, Ollama and hosted APIs do: engines asked in turn (plain
+            # prompt, pipeline) then each reuse their schema prefix instead of re-reading it.
+            + ["--cache", "True", "--cache_type", "ram", "--cache_size", str(_CACHE_BYTES)],
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -77,17 +77,20 @@ async def answer(services: Services, q: Question, engine: str = ENGINE) -> Outco
 
     db = services.registry.get(q.database)
     expected = [] if q.declines else db.execute(q.gold_sql, ROW_LIMIT).rows
+    client = _client()
+    tokens_before = client.usage.prompt_tokens
     started = time.perf_counter()
-    sql = ""
+    sql, rows = "", None
     try:
-        reply = _client().complete(
+        reply = client.complete(
             [{"role": "user", "content": prompt(_ddl(_file(services, q)), q.question)}]
         )
         sql = extract(reply)
         rows = db.execute(sql, ROW_LIMIT).rows
     except NlsqlError as exc:
-        seconds = time.perf_counter() - started
-        return Outcome(q, engine, "error", f"{exc.code}: {exc.message}", sql, seconds=seconds)
+        verdict, reason = "error", f"{exc.code}: {exc.message}"
     seconds = time.perf_counter() - started
-    verdict, reason = judge(rows, expected, q.ordered, q.declines)
-    return Outcome(q, engine, verdict, reason, sql, engine, seconds)
+    if rows is not None:
+        verdict, reason = judge(rows, expected, q.ordered, q.declines)
+    tokens = client.usage.prompt_tokens - tokens_before
+    return Outcome(q, engine, verdict, reason, sql, engine, seconds, 1, tokens)

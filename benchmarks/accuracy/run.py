@@ -18,7 +18,10 @@ check, execution); the gold SQL runs on the same database, and the two result se
 - error: any other error (the engine's SQL was refused or failed, the database was missing).
 
 Prints, per engine and per split, set (question file), database and shape: accuracy, the
-confidently-wrong and declined rates, and the median seconds per question; then the misses.
+confidently-wrong and declined rates, and the median seconds per question; then the misses;
+with several engines, one side-by-side table per set, and the model calls and prompt tokens a
+question cost each engine that asks a model (retries included: on a local model the tokens are
+the latency, on a hosted one the bill).
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from nlsql_server import pipeline
 from nlsql_server.exceptions import CannotAnswer, NlsqlError
@@ -57,6 +61,10 @@ class Outcome:
     sql: str = ""
     answered_by: str = ""
     seconds: float = 0.0
+    #: Model calls made for the answer and the prompt tokens they sent (0 for the offline
+    #: engine): retries show in `calls`, the prompt's size in `prompt_tokens`.
+    calls: int = 0
+    prompt_tokens: int = 0
 
     @property
     def correct(self) -> bool:
@@ -92,19 +100,22 @@ async def answer(services: Services, q: Question, engine: str) -> Outcome:
     """One question through the pipeline, judged against its gold result."""
     db = services.registry.get(q.database)
     expected = [] if q.declines else db.execute(q.gold_sql, ROW_LIMIT).rows
+    usage = replace(services.nlp.llm.usage)
     started = time.perf_counter()
+    got: dict[str, Any] = {"sql": "", "engine": ""}
     try:
         got = await pipeline.ask(services, q.question, database=q.database, engine=engine)
     except CannotAnswer as exc:
-        seconds = time.perf_counter() - started
         verdict = "right" if q.declines else "declined"
-        return Outcome(q, engine, verdict, f"{exc.code}: {exc.message}", seconds=seconds)
+        reason = f"{exc.code}: {exc.message}"
     except NlsqlError as exc:
-        seconds = time.perf_counter() - started
-        return Outcome(q, engine, "error", f"{exc.code}: {exc.message}", seconds=seconds)
+        verdict, reason = "error", f"{exc.code}: {exc.message}"
     seconds = time.perf_counter() - started
-    verdict, reason = judge(got["rows"], expected, q.ordered, q.declines)
-    return Outcome(q, engine, verdict, reason, got["sql"], got["engine"], seconds)
+    if "rows" in got:
+        verdict, reason = judge(got["rows"], expected, q.ordered, q.declines)
+    now = services.nlp.llm.usage
+    spent = (now.calls - usage.calls, now.prompt_tokens - usage.prompt_tokens)
+    return Outcome(q, engine, verdict, reason, got["sql"], got["engine"], seconds, *spent)
 
 
 def _share(outcomes: list[Outcome], verdict: str) -> float:
@@ -215,6 +226,20 @@ def side_by_side(outcomes: list[Outcome]) -> None:
             )
             line += f"   {points:+13.1f}  {ratio:10.2f}x"
         print(line)
+    models = [e for e in engines if any(o.calls for o in outcomes if o.engine == e)]
+    if models:
+        print("\nmodel calls / prompt tokens per question (mean; retries included)")
+        print(f"  {'set':<22} {'n':>4}" + "".join(f" {e:>20}" for e in models))
+        for name, done in sorted(_suites(outcomes).items()):
+            cells = []
+            for e in models:
+                got = [o for o in done if o.engine == e]
+                calls = statistics.mean(o.calls for o in got)
+                tokens = statistics.mean(o.prompt_tokens for o in got)
+                cells.append(f"{calls:5.2f} / {tokens:7.0f}")
+            print(
+                f"  {name:<22} {len(done) // len(engines):>4}" + "".join(f" {c:>20}" for c in cells)
+            )
 
 
 def select(questions: list[Question], args: argparse.Namespace) -> list[Question]:

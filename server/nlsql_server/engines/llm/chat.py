@@ -9,6 +9,7 @@ default) never calls it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...breaker import CircuitBreaker
@@ -18,9 +19,19 @@ from .errors import LlmUnavailable
 if TYPE_CHECKING:
     import openai
 
-__all__ = ["ChatClient", "Message"]
+__all__ = ["ChatClient", "Message", "Usage"]
 
 Message = dict[str, str]
+
+
+@dataclass
+class Usage:
+    """Tokens the endpoint reported over this client's calls: on a hosted model the bill, on a
+    local one the latency (prompt tokens are read before the first word is written)."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 class ChatClient:
@@ -31,6 +42,7 @@ class ChatClient:
 
         self.config = config
         self.breaker = breaker or CircuitBreaker(config.breaker_failures, config.breaker_reset)
+        self.usage = Usage()
         self._client = openai.OpenAI(
             base_url=config.base_url,
             api_key=config.api_key,
@@ -91,6 +103,10 @@ class ChatClient:
             self.breaker.release()  # interrupted, or a reply the SDK could not read: free the probe
             raise
         self.breaker.record_success()
+        self.usage.calls += 1
+        if response.usage is not None:
+            self.usage.prompt_tokens += response.usage.prompt_tokens
+            self.usage.completion_tokens += response.usage.completion_tokens
         choices = response.choices or []
         content = choices[0].message.content if choices else None
         return content or ""

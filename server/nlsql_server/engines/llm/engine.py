@@ -16,7 +16,7 @@ import sqlglot
 
 from ...exceptions import CannotAnswer, UnsafeSql
 from ..base import Engine, EngineContext, Generated
-from .chat import ChatClient, Message
+from .chat import ChatClient, Message, Usage
 from .config import LlmConfig
 from .examples import Example, fitting_examples, load_examples
 from .names import unknown_name
@@ -62,6 +62,11 @@ class LlmEngine(Engine):
             self.config.require()
             self._chat = ChatClient(self.config)
         return self._chat
+
+    @property
+    def usage(self) -> Usage:
+        """The tokens spent so far (none before the first call)."""
+        return self._chat.usage if self._chat is not None else Usage()
 
     def generate(
         self, question: str, context: EngineContext, attempts: Sequence[Attempt] = ()

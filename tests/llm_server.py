@@ -87,11 +87,11 @@ class ScriptedLlm:
                         "finish_reason": "stop",
                     }
                 ],
-                # Counted as words, not tokens: enough to check what the client adds up.
+                # The prompt counted in words, not tokens: enough to check what the client adds up.
                 "usage": {
                     "prompt_tokens": (words := _words(body.get("messages", []))),
-                    "completion_tokens": len(reply.content.split()),
-                    "total_tokens": words + len(reply.content.split()),
+                    "completion_tokens": 0,
+                    "total_tokens": words,
                 },
             }
         )

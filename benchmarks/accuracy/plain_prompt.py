@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,7 +79,7 @@ async def answer(services: Services, q: Question, engine: str = ENGINE) -> Outco
     db = services.registry.get(q.database)
     expected = [] if q.declines else db.execute(q.gold_sql, ROW_LIMIT).rows
     client = _client()
-    tokens_before = client.usage.prompt_tokens
+    before = replace(client.usage)
     started = time.perf_counter()
     sql, rows = "", None
     try:
@@ -92,5 +93,7 @@ async def answer(services: Services, q: Question, engine: str = ENGINE) -> Outco
     seconds = time.perf_counter() - started
     if rows is not None:
         verdict, reason = judge(rows, expected, q.ordered, q.declines)
-    tokens = client.usage.prompt_tokens - tokens_before
-    return Outcome(q, engine, verdict, reason, sql, engine, seconds, 1, tokens)
+    spent = client.usage.since(before)
+    return Outcome(
+        q, engine, verdict, reason, sql, engine, seconds, spent.calls, spent.prompt_tokens
+    )

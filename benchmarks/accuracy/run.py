@@ -100,7 +100,7 @@ async def answer(services: Services, q: Question, engine: str) -> Outcome:
     """One question through the pipeline, judged against its gold result."""
     db = services.registry.get(q.database)
     expected = [] if q.declines else db.execute(q.gold_sql, ROW_LIMIT).rows
-    usage = replace(services.nlp.llm.usage)
+    before = replace(services.nlp.llm.usage)
     started = time.perf_counter()
     got: dict[str, Any] = {"sql": "", "engine": ""}
     try:
@@ -113,9 +113,18 @@ async def answer(services: Services, q: Question, engine: str) -> Outcome:
     seconds = time.perf_counter() - started
     if "rows" in got:
         verdict, reason = judge(got["rows"], expected, q.ordered, q.declines)
-    now = services.nlp.llm.usage
-    spent = (now.calls - usage.calls, now.prompt_tokens - usage.prompt_tokens)
-    return Outcome(q, engine, verdict, reason, got["sql"], got["engine"], seconds, *spent)
+    spent = services.nlp.llm.usage.since(before)
+    return Outcome(
+        q,
+        engine,
+        verdict,
+        reason,
+        got["sql"],
+        got["engine"],
+        seconds,
+        spent.calls,
+        spent.prompt_tokens,
+    )
 
 
 def _share(outcomes: list[Outcome], verdict: str) -> float:

@@ -31,7 +31,10 @@ class Usage:
 
     calls: int = 0
     prompt_tokens: int = 0
-    completion_tokens: int = 0
+
+    def since(self, earlier: Usage) -> Usage:
+        """What was spent after `earlier`, a copy of this usage taken then."""
+        return Usage(self.calls - earlier.calls, self.prompt_tokens - earlier.prompt_tokens)
 
 
 class ChatClient:
@@ -106,7 +109,6 @@ class ChatClient:
         self.usage.calls += 1
         if response.usage is not None:
             self.usage.prompt_tokens += response.usage.prompt_tokens
-            self.usage.completion_tokens += response.usage.completion_tokens
         choices = response.choices or []
         content = choices[0].message.content if choices else None
         return content or ""
